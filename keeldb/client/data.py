@@ -1,0 +1,228 @@
+"""Data calls of ``keeldb.Client``: insert, upsert, delete, get, query, search.
+
+Shapes follow pymilvus's ``MilvusClient``: ``insert`` returns
+``{"insert_count": n, "ids": [...]}``, ``delete`` returns ``{"delete_count": n}``,
+``query``/``get`` return row dicts (dynamic keys flattened), ``search`` returns
+one list of hits per query vector, each hit ``{"id", "distance", "entity"}``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from keeldb.engine.catalog import DEFAULT_PARTITION, CollectionEntry
+from keeldb.engine.collection import Collection
+from keeldb.engine.database import Engine
+from keeldb.errors import InvalidArgument, NotLoaded
+from keeldb.expr import CompiledFilter, compile_filter
+from keeldb.query.output import resolve_output_fields
+from keeldb.query.retrieve import QueryRequest, execute_count, execute_query
+from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
+from keeldb.schema.values import to_batch
+from keeldb.types import MetricType
+
+_COUNT = "count(*)"
+_RESERVED_SEARCH_KEYS = {"metric_type", "params", "offset", "radius", "range_filter", "limit"}
+
+
+class DataMixin:
+    _engine: Engine
+    _db_name: str
+
+    def _db(self, kw: dict[str, Any]) -> str:  # provided by DdlMixin
+        raise NotImplementedError
+
+    # -- writes ----------------------------------------------------------------
+    def insert(self, collection_name: str, data: Any, timeout: float | None = None, partition_name: str = "", **kw: Any) -> dict[str, Any]:
+        ids = self._write(collection_name, data, partition_name, kw)
+        return {"insert_count": len(ids), "ids": ids, "cost": 0}
+
+    def upsert(self, collection_name: str, data: Any, timeout: float | None = None, partition_name: str = "", **kw: Any) -> dict[str, Any]:
+        ids = self._write(collection_name, data, partition_name, kw)
+        return {"upsert_count": len(ids), "ids": ids, "cost": 0}
+
+    def _write(self, name: str, data: Any, partition_name: str, kw: dict[str, Any]) -> list[Any]:
+        entry, coll = self._engine.collection(self._db(kw), name)
+        batch = to_batch(entry.schema, data, allocate_ids=coll.ids.allocate)
+        partition = self._route(entry, batch.table, partition_name)
+        coll.write(batch, partition)
+        return batch.table.column(entry.schema.primary_field.name).to_pylist()
+
+    def _route(self, entry: CollectionEntry, table: pa.Table, partition_name: str) -> int | np.ndarray:
+        key_field = entry.schema.partition_key_field
+        if key_field is None:
+            return self._engine.partition_id(entry, partition_name or DEFAULT_PARTITION)
+        if partition_name:
+            raise InvalidArgument(
+                "not support manually specifying the partition names if partition key mode is used"
+            )
+        return partition_buckets(table.column(key_field.name), entry.num_partitions)
+
+    def delete(self, collection_name: str, ids: Any = None, timeout: float | None = None, filter: str | None = None, partition_name: str | None = None, **kw: Any) -> dict[str, int]:
+        entry, coll = self._engine.collection(self._db(kw), collection_name)
+        if ids is not None and filter:
+            raise InvalidArgument("pass either ids or filter to delete, not both")
+        partitions = self._partition_ids(entry, [partition_name] if partition_name else None)
+        if ids is not None:
+            keys = _as_list(ids)
+            # Milvus reports the number of keys named, whether or not they existed
+            if partitions is None:
+                coll.delete_keys(keys)
+            else:
+                coll.delete_matching(None, partitions, pk_values=keys)
+            return {"delete_count": len(keys)}
+        if not filter:
+            raise InvalidArgument("delete needs ids or a filter expression")
+        row_filter = self._filter(entry, filter, kw.get("filter_params"))
+        return {"delete_count": coll.delete_matching(row_filter, partitions)}
+
+    # -- reads -----------------------------------------------------------------
+    def get(self, collection_name: str, ids: Any, output_fields: list[str] | None = None, timeout: float | None = None, partition_names: list[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+        entry, coll = self._loaded(collection_name, kw)
+        keys = _as_list(ids)
+        if not keys:
+            return []
+        request = QueryRequest(
+            output=resolve_output_fields(entry.schema, output_fields or ["*"], include_pk=True),
+            pk_values=keys,
+            partition_ids=self._partition_ids(entry, partition_names),
+        )
+        return execute_query(coll.snapshot(), request)
+
+    def query(self, collection_name: str, filter: str = "", output_fields: list[str] | None = None, timeout: float | None = None, ids: Any = None, partition_names: list[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+        entry, coll = self._loaded(collection_name, kw)
+        fields = list(output_fields or ["*"])
+        counting = _COUNT in fields
+        if counting:
+            fields.remove(_COUNT)
+        limit = kw.get("limit")
+        offset = kw.get("offset") or 0
+        if counting and limit is not None:
+            raise InvalidArgument("count entities with pagination is not allowed")
+        if not filter and ids is None and limit is None and not counting:
+            raise InvalidArgument(
+                "empty expression should be used with limit",
+                hint="pass filter=..., ids=... or limit=...",
+            )
+        if limit is not None:
+            check_limit(limit, offset)
+        request = QueryRequest(
+            output=resolve_output_fields(entry.schema, fields, include_pk=True),
+            filter=self._filter(entry, filter, kw.get("filter_params")),
+            pk_values=_as_list(ids) if ids is not None else None,
+            partition_ids=self._partition_ids(entry, partition_names),
+            limit=limit,
+            offset=offset,
+        )
+        if counting:
+            return [{_COUNT: execute_count(coll.snapshot(), request)}]
+        return execute_query(coll.snapshot(), request)
+
+    def search(self, collection_name: str, data: Any = None, filter: str = "", limit: int = 10, output_fields: list[str] | None = None, search_params: dict[str, Any] | None = None, timeout: float | None = None, partition_names: list[str] | None = None, anns_field: str | None = None, **kw: Any) -> list[list[Hit]]:
+        entry, coll = self._loaded(collection_name, kw)
+        request = self._search_request(entry, data, filter, limit, output_fields, search_params, partition_names, anns_field, kw)
+        return execute_search(coll.snapshot(), request)
+
+    def _search_request(self, entry: CollectionEntry, data: Any, filter: str, limit: int, output_fields: list[str] | None, search_params: dict[str, Any] | None, partition_names: list[str] | None, anns_field: str | None, kw: dict[str, Any], *, check: bool = True) -> SearchRequest:
+        schema = entry.schema
+        field = schema.vector_field(anns_field)
+        queries = _query_vectors(data, field.name, field.dim or 0)
+        search_params = dict(search_params or {})
+        offset = kw.get("offset", search_params.get("offset", 0)) or 0
+        if check:
+            check_limit(limit, offset)
+        spec = entry.vector_index(field.name)
+        metric = _search_metric(spec.metric_type if spec else "COSINE", search_params)
+        params = dict(search_params.get("params") or {})
+        params.update({k: v for k, v in search_params.items() if k not in _RESERVED_SEARCH_KEYS})
+        return SearchRequest(
+            queries=queries,
+            field=field.name,
+            metric=metric,
+            limit=limit,
+            offset=offset,
+            output=resolve_output_fields(schema, output_fields, include_pk=False),
+            filter=self._filter(entry, filter, kw.get("filter_params")),
+            partition_ids=self._partition_ids(entry, partition_names),
+            params=params,
+        )
+
+    # -- helpers ---------------------------------------------------------------
+    def _loaded(self, name: str, kw: dict[str, Any]) -> tuple[CollectionEntry, Collection]:
+        entry, coll = self._engine.collection(self._db(kw), name)
+        if not entry.loaded:
+            raise NotLoaded(
+                f"collection not loaded[collection={entry.collection_id}]",
+                hint="call load_collection first",
+            )
+        return entry, coll
+
+    def _filter(self, entry: CollectionEntry, expression: str | None, params: Mapping[str, Any] | None) -> CompiledFilter | None:
+        if not expression:
+            return None
+        return compile_filter(
+            expression,
+            entry.schema.by_name(),
+            dynamic=entry.schema.enable_dynamic_field,
+            params=params,
+        )
+
+    def _partition_ids(self, entry: CollectionEntry, names: list[str] | None) -> frozenset[int] | None:
+        if not names:
+            return None
+        return frozenset(self._engine.partition_id(entry, n) for n in _as_list(names))
+
+
+def partition_buckets(keys: pa.ChunkedArray | pa.Array, count: int) -> np.ndarray:
+    """Partition-key routing: a stable hash of each key modulo the partition count."""
+    values = keys.to_pylist()
+    if values and isinstance(values[0], str):
+        hashed = np.fromiter((zlib.crc32(v.encode()) for v in values), np.int64, len(values))
+    else:
+        hashed = np.abs(np.asarray(values, dtype=np.int64))
+    return (hashed % count).astype(np.int32)
+
+
+def _query_vectors(data: Any, field: str, dim: int) -> np.ndarray:
+    if data is None:
+        raise InvalidArgument("search needs data=: a list of query vectors")
+    try:
+        arr = np.asarray(data, dtype=np.float32)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"query vectors for field '{field}' must be lists of {dim} floats") from exc
+    if arr.ndim == 1 and arr.size == dim:
+        arr = arr.reshape(1, dim)
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        got = arr.shape[-1] if arr.ndim else 0
+        raise InvalidArgument(
+            f"vector dimension mismatch: the query vector has dim {got}, field '{field}' has dim {dim}"
+        )
+    if arr.shape[0] == 0:
+        raise InvalidArgument("search needs at least one query vector")
+    if not np.isfinite(arr).all():
+        raise InvalidArgument("query vectors must not contain NaN or infinite values")
+    return np.ascontiguousarray(arr)
+
+
+def _search_metric(index_metric: str, search_params: dict[str, Any]) -> MetricType:
+    requested = search_params.get("metric_type") or index_metric
+    if str(requested).upper() != index_metric.upper():
+        raise InvalidArgument(
+            f"metric type not match: invalid parameter[expected={index_metric}][actual={requested}]",
+            hint="search with the metric the index was built with",
+        )
+    return MetricType(index_metric.upper())
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return [value]
+

@@ -1,0 +1,83 @@
+"""``keeldb.Client``: the MilvusClient surface over an embedded data directory.
+
+``Client("./data")`` opens (or creates) a data directory in this process — no
+server. One process at a time may open a directory; a second gets
+``DataDirLocked``. A client is thread-safe: share one across threads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keeldb.client.data import DataMixin
+from keeldb.client.ddl import DdlMixin
+from keeldb.client.iterators import QueryIterator, SearchIterator
+from keeldb.config import Settings
+from keeldb.engine.catalog import DEFAULT_DATABASE
+from keeldb.engine.database import Engine
+from keeldb.errors import Unimplemented
+from keeldb.query.output import resolve_output_fields
+from keeldb.query.retrieve import QueryRequest
+
+
+class Client(DdlMixin, DataMixin):
+    def __init__(
+        self,
+        uri: str = "./keeldb_data",
+        *,
+        db_name: str = "",
+        sync_mode: str = "fsync",
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if "://" in uri:
+            raise Unimplemented(
+                f"remote URIs ({uri}) are not supported by keeldb.Client yet",
+                hint="use pymilvus.MilvusClient against `keel serve`, or pass a directory path",
+            )
+        self._engine = Engine(uri, settings or Settings(sync_mode=sync_mode))
+        self._db_name = db_name or DEFAULT_DATABASE
+        if db_name:
+            self.use_database(db_name)
+
+    @property
+    def path(self) -> str:
+        return self._engine.path
+
+    def flush(self, collection_name: str, timeout: float | None = None, **kw: Any) -> None:
+        _, coll = self._engine.collection(self._db(kw), collection_name)
+        coll.flush()
+
+    def compact(self, collection_name: str, timeout: float | None = None, **kw: Any) -> int:
+        """Merge small segments and purge deleted rows now; returns a job id."""
+        _, coll = self._engine.collection(self._db(kw), collection_name)
+        return coll.compact()
+
+    def get_compaction_state(self, job_id: int, **kw: Any) -> str:
+        return "Completed"
+
+    def query_iterator(self, collection_name: str, batch_size: int = 1000, limit: int = -1, filter: str = "", output_fields: list[str] | None = None, partition_names: list[str] | None = None, timeout: float | None = None, **kw: Any) -> QueryIterator:
+        entry, coll = self._loaded(collection_name, kw)
+        request = QueryRequest(
+            output=resolve_output_fields(entry.schema, output_fields, include_pk=True),
+            filter=self._filter(entry, filter, kw.get("filter_params")),
+            partition_ids=self._partition_ids(entry, partition_names),
+        )
+        return QueryIterator(coll.snapshot(), request, batch_size, limit)
+
+    def search_iterator(self, collection_name: str, data: Any, batch_size: int = 1000, filter: str = "", limit: int = -1, output_fields: list[str] | None = None, search_params: dict[str, Any] | None = None, timeout: float | None = None, partition_names: list[str] | None = None, anns_field: str | None = None, **kw: Any) -> SearchIterator:
+        entry, coll = self._loaded(collection_name, kw)
+        request = self._search_request(
+            entry, data, filter, batch_size, output_fields, search_params,
+            partition_names, anns_field, kw, check=False,
+        )  # fmt: skip
+        return SearchIterator(coll.snapshot(), request, batch_size, limit)
+
+    def close(self) -> None:
+        self._engine.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,205 @@
+"""In-memory segments: the growing one (``Memtable``) and sealed ones.
+
+Invariants:
+- local ids are row positions, fixed for the segment's life; a sealed segment
+  made from a memtable keeps the memtable's local ids, so locations stay valid
+  across a flush;
+- ``alive`` is replaced, never mutated in place, for rows a view can see
+  (copy on write), so snapshots taken earlier keep their bitmap;
+- the memtable only appends: rows past a view's ``num_rows`` are invisible to it.
+
+Both kinds hand readers a ``SegmentView`` (cached until the segment changes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from keeldb.index import VectorIndex
+from keeldb.query.pk_index import PkIndex, key_array
+from keeldb.query.snapshot import SegmentView
+from keeldb.schema.collection import CollectionSchema
+from keeldb.schema.field import PARTITION_COLUMN
+from keeldb.storage import FileRef
+
+_STATS_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
+
+
+class Memtable:
+    """The growing segment: append-only columns plus a key → local id map."""
+
+    def __init__(self, segment_id: int, schema: CollectionSchema) -> None:
+        self.segment_id = segment_id
+        self.schema = schema
+        self._arrow_schema = schema.arrow_schema()
+        self._pk = schema.primary_field.name
+        self._batches: list[pa.RecordBatch] = []
+        self._vectors = {f.name: np.empty((0, f.dim), np.float32) for f in schema.vector_fields}
+        self._alive = np.empty(0, dtype=bool)
+        self.num_rows = 0
+        self.live_rows = 0
+        self.max_seq = -1
+        self.live_keys: dict[Any, int] = {}
+        self.partitions: set[int] = set()
+        self._view: SegmentView | None = None
+
+    def append(self, table: pa.Table, vectors: dict[str, np.ndarray], seq: int) -> None:
+        n = table.num_rows
+        start = self.num_rows
+        self._reserve(start + n)
+        for name, block in vectors.items():
+            self._vectors[name][start : start + n] = block
+        self._alive[start : start + n] = True
+        table = table.select(self._arrow_schema.names).cast(self._arrow_schema)
+        self._batches.extend(table.to_batches())
+        keys = table.column(self._pk).to_pylist()
+        self.live_keys.update(zip(keys, range(start, start + n)))
+        self.partitions.update(pc.unique(table.column(PARTITION_COLUMN)).to_pylist())
+        self.num_rows += n
+        self.live_rows += n
+        self.max_seq = seq
+        self._view = None
+
+    def _reserve(self, rows: int) -> None:
+        capacity = len(self._alive)
+        if rows <= capacity:
+            return
+        new_capacity = max(rows, capacity * 2, 1024)
+        for name, buf in self._vectors.items():
+            grown = np.empty((new_capacity, buf.shape[1]), np.float32)
+            grown[: self.num_rows] = buf[: self.num_rows]
+            self._vectors[name] = grown
+        alive = np.zeros(new_capacity, dtype=bool)
+        alive[: self.num_rows] = self._alive[: self.num_rows]
+        self._alive = alive
+
+    def kill(self, local_ids: np.ndarray) -> int:
+        """Mark rows deleted (copy on write); returns how many were alive."""
+        local_ids = np.unique(local_ids)
+        local_ids = local_ids[self._alive[local_ids]]
+        if len(local_ids) == 0:
+            return 0
+        alive = self._alive.copy()
+        alive[local_ids] = False
+        self._alive = alive
+        self.live_rows -= len(local_ids)
+        self._view = None
+        return len(local_ids)
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_batches(self._batches, schema=self._arrow_schema)
+
+    def view(self) -> SegmentView:
+        if self._view is None:
+            n = self.num_rows
+            self._view = SegmentView(
+                segment_id=self.segment_id,
+                table=self.table(),
+                vectors={k: v[:n] for k, v in self._vectors.items()},
+                alive=self._alive[:n],
+                partitions=frozenset(self.partitions),
+                live_rows=self.live_rows,
+            )
+        return self._view
+
+    def seal(self) -> SealedSegment:
+        n = self.num_rows
+        return SealedSegment(
+            segment_id=self.segment_id,
+            table=self.table().combine_chunks(),
+            vectors={k: v[:n].copy() for k, v in self._vectors.items()},
+            alive=self._alive[:n].copy(),
+            pk_name=self._pk,
+            max_seq=self.max_seq,
+        )
+
+
+class SealedSegment:
+    """An immutable segment's data; only its ``alive`` bitmap and indexes change."""
+
+    def __init__(
+        self,
+        segment_id: int,
+        table: pa.Table,
+        vectors: dict[str, np.ndarray],
+        alive: np.ndarray,
+        pk_name: str,
+        max_seq: int,
+    ) -> None:
+        self.segment_id = segment_id
+        self.table = table
+        self.vectors = vectors
+        self.alive = alive
+        self.max_seq = max_seq
+        self.live_rows = int(alive.sum())
+        self.pk_index = PkIndex(key_array(table.column(pk_name)))
+        self.stats = column_stats(table)
+        self.partitions = frozenset(pc.unique(table.column(PARTITION_COLUMN)).to_pylist())
+        self.indexes: dict[str, VectorIndex] = {}
+        self.files: dict[str, FileRef] = {}
+        self.index_files: dict[str, dict[str, Any]] = {}
+        self.alive_ref: FileRef | None = None
+        self.alive_dirty = self.live_rows != table.num_rows
+        self._view: SegmentView | None = None
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def kill(self, local_ids: np.ndarray) -> int:
+        local_ids = np.unique(local_ids)
+        local_ids = local_ids[self.alive[local_ids]]
+        if len(local_ids) == 0:
+            return 0
+        alive = self.alive.copy()
+        alive[local_ids] = False
+        self.alive = alive
+        self.live_rows -= len(local_ids)
+        self.alive_dirty = True
+        self._view = None
+        return len(local_ids)
+
+    def set_index(self, field: str, index: VectorIndex | None) -> None:
+        if index is None:
+            self.indexes.pop(field, None)
+        else:
+            self.indexes[field] = index
+        self._view = None
+
+    def view(self) -> SegmentView:
+        if self._view is None:
+            self._view = SegmentView(
+                segment_id=self.segment_id,
+                table=self.table,
+                vectors=self.vectors,
+                alive=self.alive,
+                indexes=dict(self.indexes),
+                pk_index=self.pk_index,
+                stats=self.stats,
+                partitions=self.partitions,
+                live_rows=self.live_rows,
+            )
+        return self._view
+
+    def memory_bytes(self) -> int:
+        vectors = sum(v.nbytes for v in self.vectors.values())
+        indexes = sum(i.memory_bytes() for i in self.indexes.values())
+        return int(self.table.nbytes + vectors + indexes + self.pk_index.memory_bytes())
+
+
+def column_stats(table: pa.Table) -> dict[str, tuple[Any, Any]]:
+    """Min and max of each numeric or string column, for segment skipping."""
+    stats: dict[str, tuple[Any, Any]] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if name.startswith("$") or not any(check(column.type) for check in _STATS_TYPES):
+            continue
+        result = pc.min_max(column)
+        low, high = result["min"].as_py(), result["max"].as_py()
+        if low is not None:
+            stats[name] = (low, high)
+    return stats

@@ -1,0 +1,44 @@
+"""Vector indexes: one :class:`VectorIndex` interface over FAISS (and optionally hnswlib).
+
+The index layer knows vectors and row offsets (local ids ``0..n-1`` in a
+segment), nothing of schemas, filters or files. Create indexes through
+:func:`create_index` / :func:`load_index`; search growing data with
+:func:`exact_search`.
+
+Modules: ``base`` (the contract), ``exact`` (brute force), ``filtering`` (the
+filtered-search cost model), ``params`` (parameter specs), ``codec`` (byte
+format), ``faiss_indexes`` (FLAT, HNSW), ``faiss_ivf`` (IVF_*),
+``hnswlib_index`` (optional HNSW backend), ``registry`` (types and backends).
+"""
+
+from keeldb.index.base import SearchHits, VectorIndex
+from keeldb.index.exact import exact_search
+from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy
+from keeldb.index.registry import (
+    AUTOINDEX_PARAMS,
+    AUTOINDEX_TYPE,
+    SUPPORTED_INDEX_TYPES,
+    backend_available,
+    create_index,
+    load_index,
+    normalize_index_params,
+    resolve_index_type,
+    validate_search_params,
+)
+
+__all__ = [
+    "AUTOINDEX_PARAMS",
+    "AUTOINDEX_TYPE",
+    "DEFAULT_POLICY",
+    "SUPPORTED_INDEX_TYPES",
+    "FilterPolicy",
+    "SearchHits",
+    "VectorIndex",
+    "backend_available",
+    "create_index",
+    "exact_search",
+    "load_index",
+    "normalize_index_params",
+    "resolve_index_type",
+    "validate_search_params",
+]

@@ -1,0 +1,232 @@
+"""The vector-index contract: :class:`VectorIndex`, :class:`SearchHits` and shared helpers.
+
+An index knows float32 vectors and their row offsets in one segment (local ids
+``0..n-1``), nothing of schemas, filters or files.
+
+Invariants every implementation keeps:
+
+- ``build(vectors)`` gives row ``i`` the local id ``i``; ``count == len(vectors)``.
+- ``search`` returns :class:`SearchHits` of shape ``(nq, k)`` in Milvus's score
+  convention: L2 → squared Euclidean distance, ascending; IP → inner product,
+  descending; COSINE → cosine similarity, descending. Slots beyond the rows that
+  qualify hold id ``-1`` and score ``+inf`` (L2) or ``-inf`` (IP, COSINE).
+- ``allowed`` is a boolean array of length ``count`` (True = the row may be
+  returned) or None for all rows; a returned id is always an allowed row.
+- COSINE indexes store unit-normalised vectors and normalise queries, and score
+  with the inner product.
+- A built index is never mutated by ``search``, so concurrent searches on one
+  index are safe; per-call settings travel in per-call parameter objects.
+- ``to_bytes`` output loads back (through ``keeldb.index.registry.load_index``)
+  into an index that returns identical hits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from keeldb.errors import InvalidArgument
+from keeldb.index.codec import encode_index
+from keeldb.index.params import resolve_search_params
+from keeldb.types import MetricType
+
+
+@dataclass
+class SearchHits:
+    """Top-k results for a batch of queries.
+
+    ``scores``: (nq, k) float32 in Milvus's convention; ``ids``: (nq, k) int64
+    local ids, -1 in padding slots. ``plan`` counts how many queries took each
+    route (e.g. ``{"graph": 90, "exact": 10}``), for explain output and tests.
+    """
+
+    scores: np.ndarray
+    ids: np.ndarray
+    plan: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def nq(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.ids.shape[1])
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """A vector index over one segment's rows. See the module docstring."""
+
+    index_type: str
+    metric: MetricType
+    dim: int
+    params: dict[str, Any]
+    count: int
+
+    def build(self, vectors: np.ndarray) -> None: ...
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> SearchHits: ...
+
+    def to_bytes(self) -> bytes: ...
+
+    def memory_bytes(self) -> int: ...
+
+
+def pad_score(metric: MetricType) -> float:
+    """The score of an empty slot: worse than any real score."""
+    return float("-inf") if metric.higher_is_closer else float("inf")
+
+
+def empty_hits(nq: int, k: int, metric: MetricType) -> SearchHits:
+    """Hits with every slot padded."""
+    return SearchHits(
+        scores=np.full((nq, k), pad_score(metric), dtype=np.float32),
+        ids=np.full((nq, k), -1, dtype=np.int64),
+    )
+
+
+def fill_hits(
+    hits: SearchHits,
+    rows: np.ndarray | slice,
+    scores: np.ndarray,
+    ids: np.ndarray,
+    metric: MetricType,
+) -> None:
+    """Write backend results for query ``rows`` into ``hits``, fixing padding.
+
+    Backends may return fewer than k columns, and mark empty slots with id -1 and
+    a ±FLT_MAX score; those slots get the ±inf padding score.
+    """
+    width = min(ids.shape[1], hits.k)
+    ids = ids[:, :width].astype(np.int64, copy=False)
+    hits.ids[rows, :width] = ids
+    hits.scores[rows, :width] = np.where(ids < 0, pad_score(metric), scores[:, :width])
+
+
+def as_matrix(array: np.ndarray, dim: int, what: str) -> np.ndarray:
+    """Return ``array`` as a C-contiguous float32 (n, dim) matrix or raise.
+
+    A single vector of shape (dim,) is read as one row.
+    """
+    matrix = np.asarray(array)
+    if matrix.ndim == 1 and matrix.shape[0] == dim:
+        matrix = matrix.reshape(1, dim)
+    if matrix.ndim == 1 and matrix.size == 0:
+        matrix = matrix.reshape(0, dim)
+    if matrix.ndim != 2:
+        raise InvalidArgument(f"{what} must be a 2-D array (n, {dim}), got shape {matrix.shape}")
+    if matrix.shape[1] != dim:
+        raise InvalidArgument(
+            f"{what} have dimension {matrix.shape[1]}, but the index dimension is {dim}"
+        )
+    if not np.issubdtype(matrix.dtype, np.number) or np.iscomplexobj(matrix):
+        raise InvalidArgument(f"{what} must be real numbers, got dtype {matrix.dtype}")
+    return np.ascontiguousarray(matrix, dtype=np.float32)
+
+
+def check_allowed(allowed: np.ndarray | None, count: int) -> np.ndarray | None:
+    """Validate an ``allowed`` bitmap; return it as a bool array, or None for "all rows"."""
+    if allowed is None:
+        return None
+    mask = np.asarray(allowed)
+    if mask.dtype != np.bool_:
+        raise InvalidArgument(f"allowed must be a boolean array, got dtype {mask.dtype}")
+    if mask.shape != (count,):
+        raise InvalidArgument(
+            f"allowed must have shape ({count},) to match the index rows, got {mask.shape}"
+        )
+    return mask
+
+
+def check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InvalidArgument(f"topk {k!r} is invalid, it should be a positive integer")
+    return int(k)
+
+
+def normalized(vectors: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    """Unit-normalise rows (zero rows stay zero). Copies unless ``in_place``."""
+    out = vectors if in_place else vectors.copy()
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+class IndexBase:
+    """Shared plumbing of the concrete indexes: validation, COSINE handling, encoding.
+
+    Subclasses set ``index_type`` and ``backend`` and implement ``build``,
+    ``_search``, ``_payload``, ``_restore`` and ``memory_bytes``.
+    """
+
+    index_type: str = ""
+    backend: str = ""
+
+    def __init__(self, metric: MetricType, dim: int, params: Mapping[str, Any]) -> None:
+        self.metric = metric
+        self.dim = dim
+        self.params = dict(params)
+        self.count = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(metric={self.metric.value}, dim={self.dim}, "
+            f"count={self.count}, params={self.params})"
+        )
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        allowed: np.ndarray | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> SearchHits:
+        """Top-``k`` allowed rows per query; see :class:`VectorIndex` and the module doc."""
+        k = check_k(k)
+        search_params = resolve_search_params(self.index_type, params, k)
+        prepared = self.prepare(queries, "query vectors", copy=False)
+        mask = check_allowed(allowed, self.count)
+        if self.count == 0 or len(prepared) == 0:
+            return empty_hits(len(prepared), k, self.metric)
+        return self._search(prepared, k, mask, search_params)
+
+    def prepare(self, vectors: np.ndarray, what: str, *, copy: bool) -> np.ndarray:
+        """Validated float32 rows; unit-normalised (always a copy) for COSINE."""
+        matrix = as_matrix(vectors, self.dim, what)
+        if self.metric is MetricType.COSINE:
+            return normalized(matrix)
+        return matrix.copy() if copy and matrix is vectors else matrix
+
+    def to_bytes(self) -> bytes:
+        meta = {
+            "index_type": self.index_type,
+            "backend": self.backend,
+            "metric": self.metric.value,
+            "dim": self.dim,
+            "count": self.count,
+            "params": self.params,
+        }
+        return encode_index(meta, self._payload())
+
+    def _search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        params: dict[str, Any],
+    ) -> SearchHits:
+        raise NotImplementedError
+
+    def _payload(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError

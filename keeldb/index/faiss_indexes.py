@@ -1,0 +1,219 @@
+"""FAISS-backed FLAT and HNSW indexes.
+
+``FaissFlatIndex`` (FLAT) keeps the vectors in a numpy matrix and answers with
+:func:`~keeldb.index.exact.exact_search_prepared` (FAISS brute-force kernels), so
+its hits equal exact search's by construction.
+
+``FaissHnswIndex`` (HNSW) wraps ``faiss.IndexHNSWFlat``. Build params ``M``
+(graph degree, [2, 2048], default 30) and ``efConstruction`` ([1, 2^31-1],
+default 360) are Milvus's defaults; search param ``ef`` defaults to
+``max(k, 64)`` and must be ``>= k`` (Milvus's rule and wording). Filtered
+searches go through :func:`~keeldb.index.filtering.search_planned`: FAISS gets
+the ``allowed`` bitmap as an ``IDSelectorBitmap`` with an ``ef`` raised for the
+query's local selectivity, or the query is scanned exactly over the allowed rows
+(the HNSW storage holds the raw vectors, read in place without a copy).
+
+Invariants:
+
+- COSINE vectors are stored unit-normalised and scored with the inner product.
+- Search never mutates the index: ``ef`` and the selector travel in a per-call
+  ``SearchParametersHNSW`` (never ``index.hnsw.efSearch``), so concurrent
+  searches on one built index are safe. FAISS releases the GIL while searching.
+- Payload: FLAT → ``vectors`` (float32 (n, dim), normalised for COSINE);
+  HNSW → ``faiss`` (``faiss.serialize_index`` bytes); see :mod:`keeldb.index.codec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faiss
+import numpy as np
+
+from keeldb.errors import CorruptionError
+from keeldb.index.base import IndexBase, SearchHits
+from keeldb.index.codec import require_array
+from keeldb.index.exact import exact_search_prepared, faiss_metric
+from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.types import MetricType
+
+
+class FaissFlatIndex(IndexBase):
+    """FLAT: exact search over the stored vectors."""
+
+    index_type = "FLAT"
+    backend = "faiss"
+
+    def __init__(
+        self,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        *,
+        policy: FilterPolicy = DEFAULT_POLICY,
+    ) -> None:
+        super().__init__(metric, dim, params)
+        self.policy = policy  # unused (FLAT is exact); kept for a uniform constructor
+        self._vectors = np.empty((0, dim), dtype=np.float32)
+
+    def build(self, vectors: np.ndarray) -> None:
+        self._vectors = self.prepare(vectors, "vectors", copy=True)
+        self.count = len(self._vectors)
+
+    def memory_bytes(self) -> int:
+        return int(self._vectors.nbytes)
+
+    def _search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
+    ) -> SearchHits:
+        return exact_search_prepared(self._vectors, queries, k, self.metric, allowed)
+
+    def _payload(self) -> dict[str, np.ndarray]:
+        return {"vectors": self._vectors}
+
+    @classmethod
+    def restore(
+        cls,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        count: int,
+        arrays: dict[str, np.ndarray],
+    ) -> FaissFlatIndex:
+        index = cls(metric, dim, params)
+        vectors = require_array(arrays, "vectors")
+        if vectors.dtype != np.float32 or vectors.shape != (count, dim):
+            raise CorruptionError(
+                f"FLAT payload has shape {vectors.shape} {vectors.dtype}, "
+                f"expected ({count}, {dim}) float32"
+            )
+        index._vectors = np.ascontiguousarray(vectors)
+        index.count = count
+        return index
+
+
+class FaissHnswIndex(IndexBase):
+    """HNSW over FAISS, with the filtered-search cost model of :mod:`keeldb.index.filtering`."""
+
+    index_type = "HNSW"
+    backend = "faiss"
+
+    def __init__(
+        self,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        *,
+        policy: FilterPolicy = DEFAULT_POLICY,
+    ) -> None:
+        super().__init__(metric, dim, params)
+        self.policy = policy
+        self._index: Any = None
+        self._vectors = np.empty((0, dim), dtype=np.float32)
+
+    def build(self, vectors: np.ndarray) -> None:
+        prepared = self.prepare(vectors, "vectors", copy=False)
+        index = faiss.IndexHNSWFlat(self.dim, self.params["M"], faiss_metric(self.metric))
+        index.hnsw.efConstruction = self.params["efConstruction"]
+        if len(prepared):
+            index.add(prepared)
+        self._attach(index)
+
+    def memory_bytes(self) -> int:
+        if self._index is None:
+            return 0
+        hnsw = self._index.hnsw
+        graph = hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4
+        return int(self._vectors.nbytes + graph)
+
+    def _attach(self, index: Any) -> None:
+        self._index = index
+        self.count = int(index.ntotal)
+        storage = faiss.downcast_index(index.storage)
+        # A zero-copy view of the stored (normalised) vectors for exact fallbacks;
+        # valid while self._index lives, and the index is never modified after build.
+        size = self.count * self.dim
+        flat = faiss.rev_swig_ptr(storage.get_xb(), size) if size else np.empty(0, np.float32)
+        self._vectors = flat.reshape(self.count, self.dim)
+
+    def _search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
+    ) -> SearchHits:
+        return search_planned(
+            self, queries, k, allowed, self.count, params["ef"], self.metric, self.policy
+        )
+
+    # --- PlannedBackend -----------------------------------------------------------
+
+    def effort_cost_rows(self, effort: int) -> float:
+        return self.policy.graph_rows_per_ef * effort
+
+    def exact_cost_rows(self, allowed_count: int) -> float:
+        return float(allowed_count)
+
+    def search_unrestricted(
+        self, queries: np.ndarray, k: int, effort: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        params = faiss.SearchParametersHNSW(efSearch=max(effort, k))
+        return self._index.search(queries, min(k, self.count), params=params)
+
+    def search_restricted(
+        self,
+        queries: np.ndarray,
+        k: int,
+        effort: int,
+        restriction: Restriction,
+        base_effort: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        bits = restriction.bits  # must outlive the selector, which only points at it
+        selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
+        ef = min(max(effort, k), max(self.count, k))  # a beam wider than the data buys nothing
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
+        return self._index.search(queries, min(k, self.count), params=params)
+
+    def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
+        return exact_search_prepared(self._vectors, queries, k, self.metric, allowed)
+
+    # --- persistence ----------------------------------------------------------------
+
+    def _payload(self) -> dict[str, np.ndarray]:
+        if self._index is None:
+            return {}
+        return {"faiss": faiss.serialize_index(self._index)}
+
+    @classmethod
+    def restore(
+        cls,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        count: int,
+        arrays: dict[str, np.ndarray],
+    ) -> FaissHnswIndex:
+        index = cls(metric, dim, params)
+        if count == 0 and "faiss" not in arrays:
+            return index
+        loaded = deserialize_faiss(require_array(arrays, "faiss"), faiss.IndexHNSWFlat)
+        if loaded.d != dim or loaded.ntotal != count or loaded.metric_type != faiss_metric(metric):
+            raise CorruptionError(
+                f"HNSW payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
+                f"expected {count} of dim {dim} for metric {metric.value}"
+            )
+        index._attach(loaded)
+        return index
+
+
+def deserialize_faiss(blob: np.ndarray, expected: type) -> Any:
+    """Read a FAISS index from serialised bytes, checking its concrete class."""
+    try:
+        # read_index already returns the concrete class; downcast_index on a temporary
+        # would leave a proxy to a freed object.
+        loaded = faiss.deserialize_index(np.ascontiguousarray(blob))
+    except RuntimeError as exc:  # FAISS reports malformed input as RuntimeError
+        raise CorruptionError(f"FAISS index payload is unreadable: {exc}") from exc
+    if not isinstance(loaded, expected):
+        raise CorruptionError(
+            f"FAISS index payload is a {type(loaded).__name__}, expected {expected.__name__}"
+        )
+    return loaded

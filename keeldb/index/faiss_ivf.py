@@ -1,0 +1,201 @@
+"""FAISS-backed inverted-file indexes: IVF_FLAT, IVF_SQ8 and IVF_PQ.
+
+Build params (Milvus's ranges): ``nlist`` [1, 65536] default 128 for all three;
+IVF_PQ adds ``m`` (sub-quantizers, must divide dim; default: the largest divisor
+of dim that is at most dim/2) and ``nbits`` [1, 16] default 8. Search param
+``nprobe`` [1, 65536] default 8; values above the trained ``nlist`` are clamped.
+
+Training needs rows: the trained list count is ``min(nlist, n)``, and IVF_PQ
+needs at least ``2^nbits`` rows to train its codebooks. A segment too small to
+train keeps its raw vectors and is searched exactly (payload ``vectors``), which
+is also what Milvus does with segments below its index-build threshold.
+
+Filtered searches go through :func:`~keeldb.index.filtering.search_planned` with
+``nprobe`` as the effort: FAISS gets the bitmap as an ``IDSelectorBitmap`` and a
+``nprobe`` raised for the query's local selectivity; the "exact" route is a
+restricted scan of every list (``nprobe = nlist``), exact over the stored codes
+(truly exact for IVF_FLAT).
+
+Invariants: as for :mod:`keeldb.index.faiss_indexes` (COSINE stored normalised;
+search never mutates the index; per-call ``SearchParametersIVF``). Payload:
+``faiss`` (``faiss.serialize_index`` bytes) or ``vectors`` for untrained indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faiss
+import numpy as np
+
+from keeldb.errors import CorruptionError
+from keeldb.index.base import IndexBase, SearchHits, empty_hits, fill_hits
+from keeldb.index.codec import require_array
+from keeldb.index.exact import exact_search_prepared, faiss_metric
+from keeldb.index.faiss_indexes import deserialize_faiss
+from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.types import MetricType
+
+
+class FaissIvfIndex(IndexBase):
+    """IVF over FAISS; the subclasses below fix the encoding through ``index_type``."""
+
+    backend = "faiss"
+
+    def __init__(
+        self,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        *,
+        policy: FilterPolicy = DEFAULT_POLICY,
+    ) -> None:
+        super().__init__(metric, dim, params)
+        self.policy = policy
+        self._index: Any = None
+        self._raw: np.ndarray | None = None  # set instead of _index when too few rows to train
+
+    @property
+    def nlist(self) -> int:
+        """The trained list count (may be below the requested ``nlist``)."""
+        return int(self._index.nlist) if self._index is not None else 0
+
+    def build(self, vectors: np.ndarray) -> None:
+        prepared = self.prepare(vectors, "vectors", copy=True)
+        self.count = len(prepared)
+        self._index, self._raw = None, None
+        if self.count < self._min_train_rows():
+            self._raw = prepared
+            return
+        key = self._factory_key()
+        index = faiss.index_factory(self.dim, key, faiss_metric(self.metric))  # concrete class
+        index.cp.seed = 1234  # reproducible k-means
+        index.train(prepared)
+        index.add(prepared)
+        self._index = index
+
+    def _min_train_rows(self) -> int:
+        if self.index_type == "IVF_PQ":
+            return max(1, 2 ** self.params["nbits"])
+        return 1
+
+    def _factory_key(self) -> str:
+        nlist = min(self.params["nlist"], self.count)
+        if self.index_type == "IVF_FLAT":
+            return f"IVF{nlist},Flat"
+        if self.index_type == "IVF_SQ8":
+            return f"IVF{nlist},SQ8"
+        return f"IVF{nlist},PQ{self.params['m']}x{self.params['nbits']}"
+
+    def memory_bytes(self) -> int:
+        if self._raw is not None:
+            return int(self._raw.nbytes)
+        if self._index is None:
+            return 0
+        invlists = self._index.invlists
+        code_bytes = self.count * (invlists.code_size + 8)  # codes + stored ids
+        return int(code_bytes + self._index.nlist * self.dim * 4)
+
+    def _search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
+    ) -> SearchHits:
+        if self._raw is not None:
+            return exact_search_prepared(self._raw, queries, k, self.metric, allowed)
+        return search_planned(
+            self, queries, k, allowed, self.count, params["nprobe"], self.metric, self.policy
+        )
+
+    # --- PlannedBackend -----------------------------------------------------------
+
+    def effort_cost_rows(self, effort: int) -> float:
+        # Rows in the probed lists, on average; the bitmap check per row is cheap.
+        return self.count * min(effort, self.nlist) / self.nlist
+
+    def exact_cost_rows(self, allowed_count: int) -> float:
+        return float(self.count)  # the exact route scans every list
+
+    def search_unrestricted(
+        self, queries: np.ndarray, k: int, effort: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        params = faiss.SearchParametersIVF(nprobe=min(effort, self.nlist))
+        return self._index.search(queries, min(k, self.count), params=params)
+
+    def search_restricted(
+        self,
+        queries: np.ndarray,
+        k: int,
+        effort: int,
+        restriction: Restriction,
+        base_effort: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        bits = restriction.bits  # must outlive the selector, which only points at it
+        selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
+        params = faiss.SearchParametersIVF(nprobe=min(effort, self.nlist), sel=selector)
+        return self._index.search(queries, min(k, self.count), params=params)
+
+    def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
+        hits = empty_hits(len(queries), k, self.metric)
+        if allowed is None:
+            scores, ids = self.search_unrestricted(queries, k, self.nlist)
+        else:
+            scores, ids = self.search_restricted(
+                queries, k, self.nlist, Restriction(allowed), self.nlist
+            )
+        fill_hits(hits, slice(None), scores, ids, self.metric)
+        hits.plan["exact"] = len(queries)
+        return hits
+
+    # --- persistence ----------------------------------------------------------------
+
+    def _payload(self) -> dict[str, np.ndarray]:
+        if self._raw is not None:
+            return {"vectors": self._raw}
+        if self._index is None:
+            return {}
+        return {"faiss": faiss.serialize_index(self._index)}
+
+    @classmethod
+    def restore(
+        cls,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        count: int,
+        arrays: dict[str, np.ndarray],
+    ) -> FaissIvfIndex:
+        index = cls(metric, dim, params)
+        index_type = cls.index_type
+        index.count = count
+        if "vectors" in arrays:
+            raw = arrays["vectors"]
+            if raw.dtype != np.float32 or raw.shape != (count, dim):
+                raise CorruptionError(f"{index_type} payload has shape {raw.shape} {raw.dtype}")
+            index._raw = np.ascontiguousarray(raw)
+        elif count > 0 or "faiss" in arrays:
+            loaded = deserialize_faiss(require_array(arrays, "faiss"), faiss.IndexIVF)
+            if loaded.d != dim or loaded.ntotal != count:
+                raise CorruptionError(
+                    f"{index_type} payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
+                    f"expected {count} of dim {dim}"
+                )
+            index._index = loaded
+        return index
+
+
+class FaissIvfFlatIndex(FaissIvfIndex):
+    """IVF_FLAT: inverted lists of raw float32 vectors."""
+
+    index_type = "IVF_FLAT"
+
+
+class FaissIvfSq8Index(FaissIvfIndex):
+    """IVF_SQ8: inverted lists of 8-bit scalar-quantised vectors (4x smaller)."""
+
+    index_type = "IVF_SQ8"
+
+
+class FaissIvfPqIndex(FaissIvfIndex):
+    """IVF_PQ: inverted lists of product-quantised residuals (``m`` codes of ``nbits``)."""
+
+    index_type = "IVF_PQ"

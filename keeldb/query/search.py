@@ -1,0 +1,186 @@
+"""Top-k vector search over a snapshot.
+
+Per segment: alive bitmap ∧ partition mask ∧ filter mask → the segment's index
+(or exact search where the segment has none) restricted to that bitmap → top k.
+Then the per-segment lists are merged into one top-(offset + limit) list and the
+output fields are fetched for the survivors only.
+
+Scores follow Milvus: L2 is a squared distance (ascending), IP and COSINE are
+similarities (descending). A hit carries the primary key as ``id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from keeldb.errors import InvalidArgument
+from keeldb.expr import CompiledFilter
+from keeldb.index import exact_search
+from keeldb.query.output import OutputSpec, materialize
+from keeldb.query.snapshot import SegmentView, Snapshot
+from keeldb.types import MetricType
+
+TOPK_LIMIT = 16_384
+
+
+class Hit(dict):
+    """One search hit: ``{<pk name>: pk, "distance": score, "entity": {...}}``.
+
+    A dict, as pymilvus returns, keyed by the primary field's name; ``hit.id``,
+    ``hit.distance`` / ``hit.score`` and ``hit.entity`` work too, and a key the
+    hit lacks is looked up in its entity (``hit["title"]``).
+    """
+
+    __slots__ = ("_pk_name",)
+
+    def __init__(self, pk_name: str, pk: Any, distance: float, entity: dict[str, Any]) -> None:
+        super().__init__({pk_name: pk, "distance": distance, "entity": entity})
+        self._pk_name = pk_name
+
+    def __missing__(self, key: str) -> Any:
+        entity = dict.get(self, "entity") or {}
+        if key in entity:
+            return entity[key]
+        raise KeyError(key)
+
+    @property
+    def id(self) -> Any:
+        return dict.__getitem__(self, self._pk_name)
+
+    @property
+    def distance(self) -> float:
+        return dict.__getitem__(self, "distance")
+
+    @property
+    def score(self) -> float:
+        return dict.__getitem__(self, "distance")
+
+    @property
+    def entity(self) -> dict[str, Any]:
+        return dict.__getitem__(self, "entity")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    queries: np.ndarray
+    field: str
+    metric: MetricType
+    limit: int
+    output: OutputSpec
+    offset: int = 0
+    filter: CompiledFilter | None = None
+    partition_ids: frozenset[int] | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def execute_search(snapshot: Snapshot, request: SearchRequest) -> list[list[Hit]]:
+    nq = len(request.queries)
+    k = request.limit + request.offset
+    pk_name = snapshot.schema.primary_field.name
+    parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for position, seg in enumerate(snapshot.segments):
+        found = _search_segment(seg, request, k)
+        if found is not None:
+            parts.append((position, *found))
+    if not parts:
+        return [[] for _ in range(nq)]
+    seg_pos, scores, ids = _merge(parts, k, request.metric)
+    results: list[list[Hit]] = []
+    for q in range(nq):
+        take = slice(request.offset, k)
+        results.append(
+            _hits_for(snapshot, seg_pos[q, take], ids[q, take], scores[q, take], request, pk_name)
+        )
+    return results
+
+
+def _search_segment(
+    seg: SegmentView, request: SearchRequest, k: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    if seg.num_rows == 0 or seg.live_rows == 0 or seg.skips_partitions(request.partition_ids):
+        return None
+    mask = None if seg.all_alive else seg.alive
+    part = seg.partition_mask(request.partition_ids)
+    if part is not None:
+        mask = part if mask is None else mask & part
+    if request.filter is not None:
+        if not request.filter.may_match(seg.stats):
+            return None
+        matched = request.filter.evaluate(seg.table)
+        mask = matched if mask is None else mask & matched
+    if mask is not None and not mask.any():
+        return None
+    index = seg.indexes.get(request.field)
+    if index is not None and index.metric == request.metric:
+        hits = index.search(request.queries, k, allowed=mask, params=request.params)
+    else:
+        hits = exact_search(seg.vectors[request.field], request.queries, k, request.metric, mask)
+    return hits.scores, hits.ids
+
+
+def _merge(
+    parts: list[tuple[int, np.ndarray, np.ndarray]], k: int, metric: MetricType
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge per-segment top-k lists into (segment position, local id, score)."""
+    if len(parts) == 1:
+        position, scores, ids = parts[0]
+        return np.full(ids.shape, position), scores, ids
+    scores = np.concatenate([p[1] for p in parts], axis=1)
+    ids = np.concatenate([p[2] for p in parts], axis=1)
+    seg_pos = np.concatenate([np.full(p[2].shape, p[0]) for p in parts], axis=1)
+    key = -scores if metric.higher_is_closer else scores
+    key = np.where(ids < 0, np.inf, key)
+    order = np.argsort(key, axis=1, kind="stable")[:, :k]
+    return (
+        np.take_along_axis(seg_pos, order, axis=1),
+        np.take_along_axis(scores, order, axis=1),
+        np.take_along_axis(ids, order, axis=1),
+    )
+
+
+def _hits_for(
+    snapshot: Snapshot,
+    seg_pos: np.ndarray,
+    ids: np.ndarray,
+    scores: np.ndarray,
+    request: SearchRequest,
+    pk_name: str,
+) -> list[Hit]:
+    valid = ids >= 0
+    seg_pos, ids, scores = seg_pos[valid], ids[valid], scores[valid]
+    entities: list[dict[str, Any]] = [{} for _ in range(len(ids))]
+    pks: list[Any] = [None] * len(ids)
+    for position in np.unique(seg_pos):
+        view = snapshot.segments[int(position)]
+        where = np.nonzero(seg_pos == position)[0]
+        local = ids[where]
+        keys = view.table.column(pk_name).take(local).to_pylist()
+        rows = materialize(view, local, request.output) if not request.output.is_empty else None
+        for j, i in enumerate(where):
+            pks[i] = keys[j]
+            if rows is not None:
+                entities[i] = rows[j]
+    return [
+        Hit(pk_name, pk, float(score), entity)
+        for pk, score, entity in zip(pks, scores.tolist(), entities)
+    ]
+
+
+def check_limit(limit: int, offset: int) -> None:
+    """Milvus's top-k window: limit in [1, 16384], limit + offset at most 16384."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= TOPK_LIMIT:
+        raise InvalidArgument(
+            f"topk [{limit}] is invalid, it should be in range [1, {TOPK_LIMIT}], but got {limit}"
+        )
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise InvalidArgument(f"offset [{offset}] is invalid, should be gte than 0")
+    if limit + offset > TOPK_LIMIT:
+        raise InvalidArgument(
+            f"offset+topk [{limit + offset}] is invalid, it should be in range "
+            f"[1, {TOPK_LIMIT}], but got {limit + offset}",
+            hint="use search_iterator / query_iterator to page further",
+        )

@@ -1,0 +1,71 @@
+"""What a reader sees: an immutable view of a collection at one sequence number.
+
+A ``Snapshot`` is a tuple of ``SegmentView``s — sealed segments and the growing
+segment alike — each carrying the arrays it had when the snapshot was taken.
+Writers never mutate an array a view holds: deletes replace a segment's
+``alive`` bitmap with a new array (copy on write) and appends to the growing
+segment only touch rows past the view's ``num_rows``. So a reader needs no lock
+once it holds a snapshot, and compaction never changes what it sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from keeldb.index import VectorIndex
+from keeldb.query.pk_index import PkIndex
+from keeldb.schema.collection import CollectionSchema
+from keeldb.schema.field import PARTITION_COLUMN
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    segment_id: int
+    table: pa.Table
+    vectors: Mapping[str, np.ndarray]
+    alive: np.ndarray
+    indexes: Mapping[str, VectorIndex] = field(default_factory=dict)
+    pk_index: PkIndex | None = None
+    stats: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    partitions: frozenset[int] | None = None
+    live_rows: int = -1
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def all_alive(self) -> bool:
+        return self.live_rows == self.num_rows
+
+    def partition_mask(self, partition_ids: frozenset[int] | None) -> np.ndarray | None:
+        """Rows in the given partitions, or None when every row qualifies."""
+        if partition_ids is None:
+            return None
+        if self.partitions is not None and self.partitions <= partition_ids:
+            return None
+        column = self.table.column(PARTITION_COLUMN).to_numpy()
+        return np.isin(column, np.fromiter(partition_ids, dtype=np.int32))
+
+    def skips_partitions(self, partition_ids: frozenset[int] | None) -> bool:
+        return (
+            partition_ids is not None
+            and self.partitions is not None
+            and not (self.partitions & partition_ids)
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    schema: CollectionSchema
+    segments: tuple[SegmentView, ...]
+    seq: int
+
+    @property
+    def live_rows(self) -> int:
+        return sum(s.live_rows for s in self.segments)
