@@ -1,8 +1,8 @@
 """keeldb: a Milvus-compatible vector database for embedding models in production.
 
-    import keeldb
-    client = keeldb.Client("./data")
-    client.create_collection("docs", dimension=384)
+import keeldb
+client = keeldb.Client("./data")
+client.create_collection("docs", dimension=384)
 """
 
 from keeldb import errors

@@ -17,7 +17,11 @@ import numpy as np
 
 import keeldb
 
-_CORPUS_CANDIDATES = ("../shared/data/debian", "../../shared/data/debian", "/work/shared/data/debian")
+_CORPUS_CANDIDATES = (
+    "../shared/data/debian",
+    "../../shared/data/debian",
+    "/work/shared/data/debian",
+)
 
 
 def _find_corpus(explicit: str | None) -> str | None:
@@ -33,28 +37,44 @@ def _load_documents(corpus: str | None, rows: int) -> tuple[list[dict], np.ndarr
         vectors = rng.normal(size=(rows, 384)).astype(np.float32)
         sections = ["libs", "python", "utils", "fonts", "net"]
         docs = [
-            {"id": i, "package": f"pkg-{i}", "section": sections[i % 5], "size": int(rng.integers(1, 5000))}
+            {
+                "id": i,
+                "package": f"pkg-{i}",
+                "section": sections[i % 5],
+                "size": int(rng.integers(1, 5000)),
+            }
             for i in range(rows)
         ]
         return docs, vectors
-    vectors = np.load(os.path.join(corpus, "minilm-f16.npy"), mmap_mode="r")[:rows].astype(np.float32)
+    vectors = np.load(os.path.join(corpus, "minilm-f16.npy"), mmap_mode="r")[:rows].astype(
+        np.float32
+    )
     docs = []
     with gzip.open(os.path.join(corpus, "corpus.jsonl.gz"), "rt") as fh:
         for line in fh:
             d = json.loads(line)
             docs.append(
-                {"id": d["id"], "package": d["package"], "section": d["section"], "size": d["installed_size"]}
+                {
+                    "id": d["id"],
+                    "package": d["package"],
+                    "section": d["section"],
+                    "size": d["installed_size"],
+                }
             )
             if len(docs) == rows:
                 break
     return docs, vectors
 
 
-def run_quickstart(data_dir: str, rows: int, corpus: str | None, echo: Callable[[str], None] = print) -> None:
+def run_quickstart(
+    data_dir: str, rows: int, corpus: str | None, echo: Callable[[str], None] = print
+) -> None:
     corpus = _find_corpus(corpus)
     docs, vectors = _load_documents(corpus, rows)
     echo(f"keeldb {keeldb.__version__}: data directory {os.path.abspath(data_dir)}")
-    echo(f"documents: {len(docs)} from {'the Debian corpus' if corpus else 'seeded random vectors'}")
+    echo(
+        f"documents: {len(docs)} from {'the Debian corpus' if corpus else 'seeded random vectors'}"
+    )
     with keeldb.Client(data_dir) as client:
         if client.has_collection("packages"):
             client.drop_collection("packages")
@@ -67,9 +87,12 @@ def run_quickstart(data_dir: str, rows: int, corpus: str | None, echo: Callable[
         client.flush("packages")
         probe = docs[min(42, len(docs) - 1)]
         echo(f"\nnearest to '{probe['package']}' (section {probe['section']}):")
-        hits = client.search("packages", data=[vectors[probe["id"]]], limit=5, output_fields=["package", "section"])
+        hits = client.search(
+            "packages", data=[vectors[probe["id"]]], limit=5, output_fields=["package", "section"]
+        )
         for hit in hits[0]:
-            echo(f"  {hit['distance']:.3f}  {hit['entity']['package']:<32} {hit['entity']['section']}")
+            e = hit["entity"]
+            echo(f"  {hit['distance']:.3f}  {e['package']:<32} {e['section']}")
         expr = "section == 'utils' and size < 500"
         echo(f"\nsame query, filter: {expr}")
         hits = client.search("packages", data=[vectors[probe["id"]]], limit=5, filter=expr,

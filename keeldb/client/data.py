@@ -38,11 +38,25 @@ class DataMixin:
         raise NotImplementedError
 
     # -- writes ----------------------------------------------------------------
-    def insert(self, collection_name: str, data: Any, timeout: float | None = None, partition_name: str = "", **kw: Any) -> dict[str, Any]:
+    def insert(
+        self,
+        collection_name: str,
+        data: Any,
+        timeout: float | None = None,
+        partition_name: str = "",
+        **kw: Any,
+    ) -> dict[str, Any]:
         ids = self._write(collection_name, data, partition_name, kw)
         return {"insert_count": len(ids), "ids": ids, "cost": 0}
 
-    def upsert(self, collection_name: str, data: Any, timeout: float | None = None, partition_name: str = "", **kw: Any) -> dict[str, Any]:
+    def upsert(
+        self,
+        collection_name: str,
+        data: Any,
+        timeout: float | None = None,
+        partition_name: str = "",
+        **kw: Any,
+    ) -> dict[str, Any]:
         ids = self._write(collection_name, data, partition_name, kw)
         return {"upsert_count": len(ids), "ids": ids, "cost": 0}
 
@@ -53,7 +67,9 @@ class DataMixin:
         coll.write(batch, partition)
         return batch.table.column(entry.schema.primary_field.name).to_pylist()
 
-    def _route(self, entry: CollectionEntry, table: pa.Table, partition_name: str) -> int | np.ndarray:
+    def _route(
+        self, entry: CollectionEntry, table: pa.Table, partition_name: str
+    ) -> int | np.ndarray:
         key_field = entry.schema.partition_key_field
         if key_field is None:
             return self._engine.partition_id(entry, partition_name or DEFAULT_PARTITION)
@@ -63,7 +79,15 @@ class DataMixin:
             )
         return partition_buckets(table.column(key_field.name), entry.num_partitions)
 
-    def delete(self, collection_name: str, ids: Any = None, timeout: float | None = None, filter: str | None = None, partition_name: str | None = None, **kw: Any) -> dict[str, int]:
+    def delete(
+        self,
+        collection_name: str,
+        ids: Any = None,
+        timeout: float | None = None,
+        filter: str | None = None,
+        partition_name: str | None = None,
+        **kw: Any,
+    ) -> dict[str, int]:
         entry, coll = self._engine.collection(self._db(kw), collection_name)
         if ids is not None and filter:
             raise InvalidArgument("pass either ids or filter to delete, not both")
@@ -82,7 +106,15 @@ class DataMixin:
         return {"delete_count": coll.delete_matching(row_filter, partitions)}
 
     # -- reads -----------------------------------------------------------------
-    def get(self, collection_name: str, ids: Any, output_fields: list[str] | None = None, timeout: float | None = None, partition_names: list[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    def get(
+        self,
+        collection_name: str,
+        ids: Any,
+        output_fields: list[str] | None = None,
+        timeout: float | None = None,
+        partition_names: list[str] | None = None,
+        **kw: Any,
+    ) -> list[dict[str, Any]]:
         entry, coll = self._loaded(collection_name, kw)
         keys = _as_list(ids)
         if not keys:
@@ -94,7 +126,16 @@ class DataMixin:
         )
         return execute_query(coll.snapshot(), request)
 
-    def query(self, collection_name: str, filter: str = "", output_fields: list[str] | None = None, timeout: float | None = None, ids: Any = None, partition_names: list[str] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    def query(
+        self,
+        collection_name: str,
+        filter: str = "",
+        output_fields: list[str] | None = None,
+        timeout: float | None = None,
+        ids: Any = None,
+        partition_names: list[str] | None = None,
+        **kw: Any,
+    ) -> list[dict[str, Any]]:
         entry, coll = self._loaded(collection_name, kw)
         fields = list(output_fields or ["*"])
         counting = _COUNT in fields
@@ -123,12 +164,47 @@ class DataMixin:
             return [{_COUNT: execute_count(coll.snapshot(), request)}]
         return execute_query(coll.snapshot(), request)
 
-    def search(self, collection_name: str, data: Any = None, filter: str = "", limit: int = 10, output_fields: list[str] | None = None, search_params: dict[str, Any] | None = None, timeout: float | None = None, partition_names: list[str] | None = None, anns_field: str | None = None, **kw: Any) -> list[list[Hit]]:
+    def search(
+        self,
+        collection_name: str,
+        data: Any = None,
+        filter: str = "",
+        limit: int = 10,
+        output_fields: list[str] | None = None,
+        search_params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        partition_names: list[str] | None = None,
+        anns_field: str | None = None,
+        **kw: Any,
+    ) -> list[list[Hit]]:
         entry, coll = self._loaded(collection_name, kw)
-        request = self._search_request(entry, data, filter, limit, output_fields, search_params, partition_names, anns_field, kw)
+        request = self._search_request(
+            entry,
+            data,
+            filter,
+            limit,
+            output_fields,
+            search_params,
+            partition_names,
+            anns_field,
+            kw,
+        )
         return execute_search(coll.snapshot(), request)
 
-    def _search_request(self, entry: CollectionEntry, data: Any, filter: str, limit: int, output_fields: list[str] | None, search_params: dict[str, Any] | None, partition_names: list[str] | None, anns_field: str | None, kw: dict[str, Any], *, check: bool = True) -> SearchRequest:
+    def _search_request(
+        self,
+        entry: CollectionEntry,
+        data: Any,
+        filter: str,
+        limit: int,
+        output_fields: list[str] | None,
+        search_params: dict[str, Any] | None,
+        partition_names: list[str] | None,
+        anns_field: str | None,
+        kw: dict[str, Any],
+        *,
+        check: bool = True,
+    ) -> SearchRequest:
         schema = entry.schema
         field = schema.vector_field(anns_field)
         queries = _query_vectors(data, field.name, field.dim or 0)
@@ -162,7 +238,9 @@ class DataMixin:
             )
         return entry, coll
 
-    def _filter(self, entry: CollectionEntry, expression: str | None, params: Mapping[str, Any] | None) -> CompiledFilter | None:
+    def _filter(
+        self, entry: CollectionEntry, expression: str | None, params: Mapping[str, Any] | None
+    ) -> CompiledFilter | None:
         if not expression:
             return None
         return compile_filter(
@@ -172,7 +250,9 @@ class DataMixin:
             params=params,
         )
 
-    def _partition_ids(self, entry: CollectionEntry, names: list[str] | None) -> frozenset[int] | None:
+    def _partition_ids(
+        self, entry: CollectionEntry, names: list[str] | None
+    ) -> frozenset[int] | None:
         if not names:
             return None
         return frozenset(self._engine.partition_id(entry, n) for n in _as_list(names))
@@ -194,13 +274,16 @@ def _query_vectors(data: Any, field: str, dim: int) -> np.ndarray:
     try:
         arr = np.asarray(data, dtype=np.float32)
     except (ValueError, TypeError) as exc:
-        raise InvalidArgument(f"query vectors for field '{field}' must be lists of {dim} floats") from exc
+        raise InvalidArgument(
+            f"query vectors for field '{field}' must be lists of {dim} floats"
+        ) from exc
     if arr.ndim == 1 and arr.size == dim:
         arr = arr.reshape(1, dim)
     if arr.ndim != 2 or arr.shape[1] != dim:
         got = arr.shape[-1] if arr.ndim else 0
         raise InvalidArgument(
-            f"vector dimension mismatch: the query vector has dim {got}, field '{field}' has dim {dim}"
+            f"vector dimension mismatch: the query vector has dim {got}, "
+            f"field '{field}' has dim {dim}"
         )
     if arr.shape[0] == 0:
         raise InvalidArgument("search needs at least one query vector")
@@ -213,7 +296,8 @@ def _search_metric(index_metric: str, search_params: dict[str, Any]) -> MetricTy
     requested = search_params.get("metric_type") or index_metric
     if str(requested).upper() != index_metric.upper():
         raise InvalidArgument(
-            f"metric type not match: invalid parameter[expected={index_metric}][actual={requested}]",
+            "metric type not match: invalid parameter"
+            f"[expected={index_metric}][actual={requested}]",
             hint="search with the metric the index was built with",
         )
     return MetricType(index_metric.upper())
@@ -225,4 +309,3 @@ def _as_list(value: Any) -> list[Any]:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return [value]
-

@@ -79,7 +79,9 @@ class DdlMixin:
             num_partitions=kwargs.get("num_partitions"),
         )
 
-    def drop_collection(self, collection_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def drop_collection(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.drop_collection(self._db(kw), collection_name)
 
     def has_collection(self, collection_name: str, timeout: float | None = None, **kw: Any) -> bool:
@@ -88,7 +90,9 @@ class DdlMixin:
     def list_collections(self, **kw: Any) -> list[str]:
         return self._engine.list_collections(self._db(kw))
 
-    def describe_collection(self, collection_name: str, timeout: float | None = None, **kw: Any) -> dict[str, Any]:
+    def describe_collection(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> dict[str, Any]:
         db = self._db(kw)
         entry = self._engine.resolve(db, collection_name)
         return {
@@ -111,26 +115,39 @@ class DdlMixin:
             "update_timestamp": entry.created_ms << 18,
         }
 
-    def rename_collection(self, old_name: str, new_name: str, target_db: str = "", timeout: float | None = None, **kw: Any) -> None:
+    def rename_collection(
+        self,
+        old_name: str,
+        new_name: str,
+        target_db: str = "",
+        timeout: float | None = None,
+        **kw: Any,
+    ) -> None:
         self._engine.rename_collection(self._db(kw), old_name, new_name, target_db)
 
-    def truncate_collection(self, collection_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def truncate_collection(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.truncate_collection(self._db(kw), collection_name)
 
-    def get_collection_stats(self, collection_name: str, timeout: float | None = None, **kw: Any) -> dict[str, int]:
+    def get_collection_stats(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> dict[str, int]:
         _, coll = self._engine.collection(self._db(kw), collection_name)
         return {"row_count": coll.stats()["row_count"]}
 
-    def alter_collection_properties(self, collection_name: str, properties: dict, **kw: Any) -> None:
+    def alter_collection_properties(
+        self, collection_name: str, properties: dict, **kw: Any
+    ) -> None:
         self._engine.alter_properties(self._db(kw), collection_name, properties)
 
     # -- load state ----------------------------------------------------------
-    def load_collection(self, collection_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def load_collection(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         db = self._db(kw)
         entry, _ = self._engine.collection(db, collection_name)
-        missing = [
-            f.name for f in entry.schema.vector_fields if entry.vector_index(f.name) is None
-        ]
+        missing = [f.name for f in entry.schema.vector_fields if entry.vector_index(f.name) is None]
         if missing:
             raise IndexNotFound(
                 f"index not found[collection={entry.name}]",
@@ -138,10 +155,18 @@ class DdlMixin:
             )
         self._engine.set_loaded(db, collection_name, True)
 
-    def release_collection(self, collection_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def release_collection(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.set_loaded(self._db(kw), collection_name, False)
 
-    def get_load_state(self, collection_name: str, partition_name: str = "", timeout: float | None = None, **kw: Any) -> dict[str, LoadState]:
+    def get_load_state(
+        self,
+        collection_name: str,
+        partition_name: str = "",
+        timeout: float | None = None,
+        **kw: Any,
+    ) -> dict[str, LoadState]:
         db = self._db(kw)
         if not self._engine.has_collection(db, collection_name):
             try:
@@ -163,21 +188,31 @@ class DdlMixin:
             self._engine.partition_id(entry, name)
 
     # -- partitions ----------------------------------------------------------
-    def create_partition(self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def create_partition(
+        self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.create_partition(self._db(kw), collection_name, partition_name)
 
-    def drop_partition(self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def drop_partition(
+        self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.drop_partition(self._db(kw), collection_name, partition_name)
 
-    def has_partition(self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any) -> bool:
+    def has_partition(
+        self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any
+    ) -> bool:
         return partition_name in self._engine.resolve(self._db(kw), collection_name).partitions
 
-    def list_partitions(self, collection_name: str, timeout: float | None = None, **kw: Any) -> list[str]:
+    def list_partitions(
+        self, collection_name: str, timeout: float | None = None, **kw: Any
+    ) -> list[str]:
         return list(self._engine.resolve(self._db(kw), collection_name).partitions)
 
-    def get_partition_stats(self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any) -> dict[str, int]:
-        from keeldb.query.retrieve import QueryRequest, execute_count
+    def get_partition_stats(
+        self, collection_name: str, partition_name: str, timeout: float | None = None, **kw: Any
+    ) -> dict[str, int]:
         from keeldb.query.output import resolve_output_fields
+        from keeldb.query.retrieve import QueryRequest, execute_count
 
         entry, coll = self._engine.collection(self._db(kw), collection_name)
         pid = self._engine.partition_id(entry, partition_name)
@@ -188,10 +223,14 @@ class DdlMixin:
         return {"row_count": execute_count(coll.snapshot(), request)}
 
     # -- aliases -------------------------------------------------------------
-    def create_alias(self, collection_name: str, alias: str, timeout: float | None = None, **kw: Any) -> None:
+    def create_alias(
+        self, collection_name: str, alias: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.create_alias(self._db(kw), collection_name, alias)
 
-    def alter_alias(self, collection_name: str, alias: str, timeout: float | None = None, **kw: Any) -> None:
+    def alter_alias(
+        self, collection_name: str, alias: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.alter_alias(self._db(kw), collection_name, alias)
 
     def drop_alias(self, alias: str, timeout: float | None = None, **kw: Any) -> None:
@@ -205,7 +244,9 @@ class DdlMixin:
             "db_name": db,
         }
 
-    def list_aliases(self, collection_name: str = "", timeout: float | None = None, **kw: Any) -> dict[str, Any]:
+    def list_aliases(
+        self, collection_name: str = "", timeout: float | None = None, **kw: Any
+    ) -> dict[str, Any]:
         db = self._db(kw)
         return {
             "aliases": self._engine.list_aliases(db, collection_name),
@@ -214,20 +255,26 @@ class DdlMixin:
         }
 
     # -- indexes -------------------------------------------------------------
-    def create_index(self, collection_name: str, index_params: Any, timeout: float | None = None, **kw: Any) -> None:
+    def create_index(
+        self, collection_name: str, index_params: Any, timeout: float | None = None, **kw: Any
+    ) -> None:
         db = self._db(kw)
         entry = self._engine.resolve(db, collection_name)
         for raw in index_entries(index_params):
             self._engine.add_index(db, collection_name, _index_spec(entry.schema, raw))
 
-    def drop_index(self, collection_name: str, index_name: str, timeout: float | None = None, **kw: Any) -> None:
+    def drop_index(
+        self, collection_name: str, index_name: str, timeout: float | None = None, **kw: Any
+    ) -> None:
         self._engine.drop_index(self._db(kw), collection_name, index_name)
 
     def list_indexes(self, collection_name: str, field_name: str = "", **kw: Any) -> list[str]:
         entry = self._engine.resolve(self._db(kw), collection_name)
         return [n for n, s in entry.indexes.items() if not field_name or s.field == field_name]
 
-    def describe_index(self, collection_name: str, index_name: str, timeout: float | None = None, **kw: Any) -> dict[str, Any] | None:
+    def describe_index(
+        self, collection_name: str, index_name: str, timeout: float | None = None, **kw: Any
+    ) -> dict[str, Any] | None:
         entry, coll = self._engine.collection(self._db(kw), collection_name)
         spec = entry.indexes.get(index_name)
         if spec is None:
@@ -350,4 +397,3 @@ def _as_list(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
-

@@ -7,6 +7,8 @@ server. One process at a time may open a directory; a second gets
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 from keeldb.client.data import DataMixin
@@ -18,8 +20,38 @@ from keeldb.engine.database import Engine
 from keeldb.errors import Unimplemented
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.retrieve import QueryRequest
+from keeldb.storage import FileSystem
+from keeldb.storage.fs import storage_error
 
 
+def _storage_errors_at_boundary(cls: type) -> type:
+    """Wrap every public method so an OSError from the file system surfaces as
+    ``StorageError`` (with the cause chained) — the one place this translation
+    happens for the embedded API."""
+    for name in dir(cls):
+        method = getattr(cls, name)
+        if (
+            name.startswith("_")
+            or not callable(method)
+            or isinstance(inspect.getattr_static(cls, name), staticmethod)
+        ):
+            continue
+        setattr(cls, name, _translated(method))
+    return cls
+
+
+def _translated(method: Any) -> Any:
+    @functools.wraps(method)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise storage_error(f"{method.__name__}", exc) from exc
+
+    return call
+
+
+@_storage_errors_at_boundary
 class Client(DdlMixin, DataMixin):
     def __init__(
         self,
@@ -28,14 +60,19 @@ class Client(DdlMixin, DataMixin):
         db_name: str = "",
         sync_mode: str = "fsync",
         settings: Settings | None = None,
+        file_system: FileSystem | None = None,
         **kwargs: Any,
     ) -> None:
+        """Open ``uri`` (a directory). ``file_system`` swaps the I/O seam (fault tests)."""
         if "://" in uri:
             raise Unimplemented(
                 f"remote URIs ({uri}) are not supported by keeldb.Client yet",
                 hint="use pymilvus.MilvusClient against `keel serve`, or pass a directory path",
             )
-        self._engine = Engine(uri, settings or Settings(sync_mode=sync_mode))
+        try:
+            self._engine = Engine(uri, settings or Settings(sync_mode=sync_mode), file_system)
+        except OSError as exc:
+            raise storage_error(f"opening data directory '{uri}'", exc) from exc
         self._db_name = db_name or DEFAULT_DATABASE
         if db_name:
             self.use_database(db_name)
@@ -56,7 +93,17 @@ class Client(DdlMixin, DataMixin):
     def get_compaction_state(self, job_id: int, **kw: Any) -> str:
         return "Completed"
 
-    def query_iterator(self, collection_name: str, batch_size: int = 1000, limit: int = -1, filter: str = "", output_fields: list[str] | None = None, partition_names: list[str] | None = None, timeout: float | None = None, **kw: Any) -> QueryIterator:
+    def query_iterator(
+        self,
+        collection_name: str,
+        batch_size: int = 1000,
+        limit: int = -1,
+        filter: str = "",
+        output_fields: list[str] | None = None,
+        partition_names: list[str] | None = None,
+        timeout: float | None = None,
+        **kw: Any,
+    ) -> QueryIterator:
         entry, coll = self._loaded(collection_name, kw)
         request = QueryRequest(
             output=resolve_output_fields(entry.schema, output_fields, include_pk=True),
@@ -65,7 +112,20 @@ class Client(DdlMixin, DataMixin):
         )
         return QueryIterator(coll.snapshot(), request, batch_size, limit)
 
-    def search_iterator(self, collection_name: str, data: Any, batch_size: int = 1000, filter: str = "", limit: int = -1, output_fields: list[str] | None = None, search_params: dict[str, Any] | None = None, timeout: float | None = None, partition_names: list[str] | None = None, anns_field: str | None = None, **kw: Any) -> SearchIterator:
+    def search_iterator(
+        self,
+        collection_name: str,
+        data: Any,
+        batch_size: int = 1000,
+        filter: str = "",
+        limit: int = -1,
+        output_fields: list[str] | None = None,
+        search_params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        partition_names: list[str] | None = None,
+        anns_field: str | None = None,
+        **kw: Any,
+    ) -> SearchIterator:
         entry, coll = self._loaded(collection_name, kw)
         request = self._search_request(
             entry, data, filter, batch_size, output_fields, search_params,

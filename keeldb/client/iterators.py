@@ -19,7 +19,9 @@ from keeldb.query.snapshot import Snapshot
 
 
 class QueryIterator:
-    def __init__(self, snapshot: Snapshot, request: QueryRequest, batch_size: int, limit: int) -> None:
+    def __init__(
+        self, snapshot: Snapshot, request: QueryRequest, batch_size: int, limit: int
+    ) -> None:
         _check_batch(batch_size)
         self._snapshot = snapshot
         self._request = request
@@ -55,7 +57,9 @@ class QueryIterator:
 
 
 class SearchIterator:
-    def __init__(self, snapshot: Snapshot, request: SearchRequest, batch_size: int, limit: int) -> None:
+    def __init__(
+        self, snapshot: Snapshot, request: SearchRequest, batch_size: int, limit: int
+    ) -> None:
         _check_batch(batch_size)
         if len(request.queries) != 1:
             raise InvalidArgument("search_iterator takes exactly one query vector")

@@ -308,7 +308,9 @@ class Collection:
         self.flushed_seq = flushed_seq
 
     # -- indexes ----------------------------------------------------------------
-    def segment_for_index(self, segment_id: int, field: str) -> tuple[SealedSegment, IndexSpec] | None:
+    def segment_for_index(
+        self, segment_id: int, field: str
+    ) -> tuple[SealedSegment, IndexSpec] | None:
         with self._lock:
             spec = self.index_specs.get(field)
             seg = next((s for s in self.sealed if s.segment_id == segment_id), None)
@@ -319,7 +321,9 @@ class Collection:
                 return None
             return seg, spec
 
-    def install_index(self, segment_id: int, field: str, spec: IndexSpec, index: Any, ref: Any) -> bool:
+    def install_index(
+        self, segment_id: int, field: str, spec: IndexSpec, index: Any, ref: Any
+    ) -> bool:
         """Swap a freshly built index in; False when it went stale meanwhile."""
         with self._lock:
             seg = next((s for s in self.sealed if s.segment_id == segment_id), None)
@@ -335,7 +339,9 @@ class Collection:
             seg.set_index(field, index)
             self._commit_manifest(flushed_seq=self.flushed_seq)
             if old is not None and old["file"]["name"] != ref.name:
-                self.fs.remove(posixpath.join(segment_dir(self.root, segment_id), old["file"]["name"]))
+                self.fs.remove(
+                    posixpath.join(segment_dir(self.root, segment_id), old["file"]["name"])
+                )
             return True
 
     def set_index_spec(self, field: str, spec: IndexSpec | None) -> list[int]:
@@ -360,10 +366,14 @@ class Collection:
         """(indexed rows, total rows) of a vector field."""
         with self._lock:
             total = sum(s.live_rows for s in self.sealed) + self.memtable.live_rows
-            indexed = sum(
-                s.live_rows for s in self.sealed
-                if field in s.indexes or s.num_rows < self.settings.index_min_rows
-            ) + self.memtable.live_rows
+            indexed = (
+                sum(
+                    s.live_rows
+                    for s in self.sealed
+                    if field in s.indexes or s.num_rows < self.settings.index_min_rows
+                )
+                + self.memtable.live_rows
+            )
             return indexed, total
 
     # -- lifecycle --------------------------------------------------------------

@@ -42,8 +42,13 @@ from keeldb.errors import (
 )
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import validate_name
-from keeldb.storage import DirectoryLock, FileSystem, LocalFileSystem
-from keeldb.storage import read_checked_json, write_checked_json
+from keeldb.storage import (
+    DirectoryLock,
+    FileSystem,
+    LocalFileSystem,
+    read_checked_json,
+    write_checked_json,
+)
 
 log = logging.getLogger(__name__)
 CATALOG = "catalog.json"
@@ -60,15 +65,24 @@ class Engine:
         self._lock_file.acquire(self.path)
         self._ddl = threading.RLock()
         self._open: dict[int, Collection] = {}
-        self.builder = IndexBuilder(background=self.settings.background_index_build)
         self.closed = False
+        try:
+            self._load_catalog()
+        except BaseException:
+            self._lock_file.release()  # a failed open must not keep the directory locked
+            raise
+        self.builder = IndexBuilder(background=self.settings.background_index_build)
+
+    def _load_catalog(self) -> None:
         catalog = read_checked_json(self.fs, self._catalog_path)
         if catalog is None:
             now = _now_ms()
             catalog = {
                 "format": FORMAT,
                 "next_collection_id": 1,
-                "databases": {DEFAULT_DATABASE: {"created_ms": now, "aliases": {}, "collections": {}}},
+                "databases": {
+                    DEFAULT_DATABASE: {"created_ms": now, "aliases": {}, "collections": {}}
+                },
             }
             self.fs.makedirs(posixpath.join(self.path, "collections"))
             write_checked_json(self.fs, self._catalog_path, catalog)

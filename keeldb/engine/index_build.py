@@ -35,7 +35,9 @@ class IndexBuilder:
         self.failures: dict[tuple[str, str], str] = {}
         self._thread: threading.Thread | None = None
         if background:
-            self._thread = threading.Thread(target=self._run, name="keeldb-index-build", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="keeldb-index-build", daemon=True
+            )
             self._thread.start()
 
     def submit(self, coll: Collection, segment_id: int) -> None:
@@ -80,7 +82,9 @@ class IndexBuilder:
             index = create_index(spec.index_type, spec.metric_type, vectors.shape[1], spec.params)
             index.build(vectors)
             directory = segment_dir(coll.root, segment_id)
-            ref = write_blob(coll.fs, directory, f"index-{field}-{uuid.uuid4().hex[:12]}.bin", index.to_bytes())
+            ref = write_blob(
+                coll.fs, directory, f"index-{field}-{uuid.uuid4().hex[:12]}.bin", index.to_bytes()
+            )
             if not coll.install_index(segment_id, field, spec, index, ref):
                 coll.fs.remove(f"{directory}/{ref.name}")
             self.failures.pop((coll.root, field), None)

@@ -55,7 +55,9 @@ def encode(record: Record) -> bytes:
         table = record.table
         for name, vectors in record.vectors.items():
             flat = pa.array(vectors.reshape(-1), type=pa.float32())
-            table = table.append_column(name, pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]))
+            table = table.append_column(
+                name, pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
+            )
         return _pack(KIND_WRITE, {}, table)
     if isinstance(record, DeleteRecord):
         return _pack(KIND_DELETE, {}, pa.table({"pk": record.keys}))

@@ -25,8 +25,16 @@ from keeldb.engine.segments import SealedSegment
 from keeldb.errors import CorruptionError
 from keeldb.index import load_index
 from keeldb.schema.collection import CollectionSchema
-from keeldb.storage import FileRef, FileSystem, read_array, read_blob, read_table
-from keeldb.storage import write_array, write_blob, write_table
+from keeldb.storage import (
+    FileRef,
+    FileSystem,
+    read_array,
+    read_blob,
+    read_table,
+    write_array,
+    write_blob,
+    write_table,
+)
 
 
 def segment_dir(root: str, segment_id: int) -> str:
@@ -52,7 +60,13 @@ def save_alive(fs: FileSystem, root: str, seg: SealedSegment, generation: int) -
 
 
 def save_index(
-    fs: FileSystem, root: str, seg: SealedSegment, field: str, blob: bytes, meta: dict[str, Any], generation: int
+    fs: FileSystem,
+    root: str,
+    seg: SealedSegment,
+    field: str,
+    blob: bytes,
+    meta: dict[str, Any],
+    generation: int,
 ) -> dict[str, Any]:
     directory = segment_dir(root, seg.segment_id)
     ref = write_blob(fs, directory, f"index-{field}-{generation}.bin", blob)
@@ -78,7 +92,8 @@ def load_segment(
     table = read_table(fs, directory, files["data"])
     if table.num_rows != meta["rows"]:
         raise CorruptionError(
-            f"segment {meta['id']}: data.parquet has {table.num_rows} rows, manifest says {meta['rows']}"
+            f"segment {meta['id']}: data.parquet has {table.num_rows} rows, "
+            f"manifest says {meta['rows']}"
         )
     vectors = {
         f.name: read_array(fs, directory, files[f"vec:{f.name}"]) for f in schema.vector_fields

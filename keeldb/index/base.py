@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from keeldb.errors import InvalidArgument
+from keeldb.errors import IndexParamError, InvalidArgument, did_you_mean
 from keeldb.index.codec import encode_index
 from keeldb.index.params import resolve_search_params
 from keeldb.types import MetricType
@@ -111,6 +111,22 @@ def fill_hits(
     ids = ids[:, :width].astype(np.int64, copy=False)
     hits.ids[rows, :width] = ids
     hits.scores[rows, :width] = np.where(ids < 0, pad_score(metric), scores[:, :width])
+
+
+def coerce_metric(metric: MetricType | str) -> MetricType:
+    """``metric`` as a MetricType; a bad name raises IndexParamError."""
+    if isinstance(metric, MetricType):
+        return metric
+    name = str(getattr(metric, "value", metric)).strip().upper()
+    try:
+        return MetricType(name)
+    except ValueError:
+        valid = [m.value for m in MetricType]
+        raise IndexParamError(
+            f"metric type {metric!r} is not supported for float vectors "
+            f"(supported: {', '.join(valid)})",
+            hint=did_you_mean(name, valid),
+        ) from None
 
 
 def as_matrix(array: np.ndarray, dim: int, what: str) -> np.ndarray:

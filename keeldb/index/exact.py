@@ -28,6 +28,7 @@ from keeldb.index.base import (
     as_matrix,
     check_allowed,
     check_k,
+    coerce_metric,
     empty_hits,
     fill_hits,
     normalized,
@@ -52,7 +53,7 @@ def exact_search(
     ``vectors`` is (n, dim) and ``queries`` (nq, dim), any real dtype; for COSINE
     both are normalised here (on copies).
     """
-    metric = MetricType(metric)
+    metric = coerce_metric(metric)
     k = check_k(k)
     vectors = np.asarray(vectors)
     dim = vectors.shape[1] if vectors.ndim == 2 else np.asarray(queries).shape[-1]

@@ -2,7 +2,7 @@
 
 Build params (Milvus's ranges): ``nlist`` [1, 65536] default 128 for all three;
 IVF_PQ adds ``m`` (sub-quantizers, must divide dim; default: the largest divisor
-of dim that is at most dim/2) and ``nbits`` [1, 16] default 8. Search param
+of dim that is at most dim/4) and ``nbits`` [1, 16] default 8. Search param
 ``nprobe`` [1, 65536] default 8; values above the trained ``nlist`` are clamped.
 
 Training needs rows: the trained list count is ``min(nlist, n)``, and IVF_PQ
@@ -68,25 +68,19 @@ class FaissIvfIndex(IndexBase):
         if self.count < self._min_train_rows():
             self._raw = prepared
             return
-        key = self._factory_key()
-        index = faiss.index_factory(self.dim, key, faiss_metric(self.metric))  # concrete class
+        index = self._new_faiss_index(min(self.params["nlist"], self.count))
+        # Small segments are normal here: silence FAISS's "too few training points" notes.
+        index.cp.min_points_per_centroid = 1
         index.cp.seed = 1234  # reproducible k-means
         index.train(prepared)
         index.add(prepared)
         self._index = index
 
     def _min_train_rows(self) -> int:
-        if self.index_type == "IVF_PQ":
-            return max(1, 2 ** self.params["nbits"])
         return 1
 
-    def _factory_key(self) -> str:
-        nlist = min(self.params["nlist"], self.count)
-        if self.index_type == "IVF_FLAT":
-            return f"IVF{nlist},Flat"
-        if self.index_type == "IVF_SQ8":
-            return f"IVF{nlist},SQ8"
-        return f"IVF{nlist},PQ{self.params['m']}x{self.params['nbits']}"
+    def _new_faiss_index(self, nlist: int) -> Any:
+        raise NotImplementedError
 
     def memory_bytes(self) -> int:
         if self._raw is not None:
@@ -188,14 +182,35 @@ class FaissIvfFlatIndex(FaissIvfIndex):
 
     index_type = "IVF_FLAT"
 
+    def _new_faiss_index(self, nlist: int) -> Any:
+        metric = faiss_metric(self.metric)
+        return faiss.IndexIVFFlat(faiss.IndexFlat(self.dim, metric), self.dim, nlist, metric)
+
 
 class FaissIvfSq8Index(FaissIvfIndex):
     """IVF_SQ8: inverted lists of 8-bit scalar-quantised vectors (4x smaller)."""
 
     index_type = "IVF_SQ8"
 
+    def _new_faiss_index(self, nlist: int) -> Any:
+        metric = faiss_metric(self.metric)
+        quantizer = faiss.IndexFlat(self.dim, metric)
+        qtype = faiss.ScalarQuantizer.QT_8bit
+        return faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, qtype, metric)
+
 
 class FaissIvfPqIndex(FaissIvfIndex):
     """IVF_PQ: inverted lists of product-quantised residuals (``m`` codes of ``nbits``)."""
 
     index_type = "IVF_PQ"
+
+    def _min_train_rows(self) -> int:
+        return 2 ** self.params["nbits"]  # one training row per codebook entry at least
+
+    def _new_faiss_index(self, nlist: int) -> Any:
+        metric = faiss_metric(self.metric)
+        quantizer = faiss.IndexFlat(self.dim, metric)
+        m, nbits = self.params["m"], self.params["nbits"]
+        index = faiss.IndexIVFPQ(quantizer, self.dim, nlist, m, nbits, metric)
+        index.pq.cp.min_points_per_centroid = 1
+        return index

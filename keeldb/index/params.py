@@ -149,12 +149,14 @@ def _as_int(value: Any) -> int | None:
 
 
 def default_pq_m(dim: int) -> int:
-    """The largest divisor of ``dim`` that is at most ``dim / 2`` (1 for dim 1).
+    """The largest divisor of ``dim`` that is at most ``dim / 4`` (1 below dim 4).
 
-    Sub-vectors of about two dimensions: codes 8x smaller than float32 at nbits=8
-    with good recall. Milvus has no documented default for IVF_PQ's ``m``.
+    Sub-vectors of about four dimensions: codes 16x smaller than float32 at
+    nbits=8, the usual recall/size trade-off (each sub-quantizer is a k-means
+    at build time, so a larger m also builds slower). Milvus documents no
+    default for IVF_PQ's ``m``.
     """
-    return max((d for d in range(1, dim // 2 + 1) if dim % d == 0), default=1)
+    return max((d for d in range(1, dim // 4 + 1) if dim % d == 0), default=1)
 
 
 NLIST = IntParam("nlist", 1, 65536, 128)

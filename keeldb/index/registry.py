@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from keeldb.errors import CorruptionError, FailedPrecondition, IndexParamError, did_you_mean
-from keeldb.index.base import VectorIndex
+from keeldb.index.base import VectorIndex, coerce_metric
 from keeldb.index.codec import decode_index
 from keeldb.index.faiss_indexes import FaissFlatIndex, FaissHnswIndex
 from keeldb.index.faiss_ivf import FaissIvfFlatIndex, FaissIvfPqIndex, FaissIvfSq8Index
@@ -68,22 +68,6 @@ def resolve_index_type(index_type: str | None) -> str:
             hint=did_you_mean(name, (*SUPPORTED_INDEX_TYPES, "AUTOINDEX")),
         )
     return name
-
-
-def coerce_metric(metric: MetricType | str) -> MetricType:
-    """``metric`` as a MetricType; a bad name raises IndexParamError."""
-    if isinstance(metric, MetricType):
-        return metric
-    name = str(getattr(metric, "value", metric)).strip().upper()
-    try:
-        return MetricType(name)
-    except ValueError:
-        valid = [m.value for m in MetricType]
-        raise IndexParamError(
-            f"metric type {metric!r} is not supported for float vectors "
-            f"(supported: {', '.join(valid)})",
-            hint=did_you_mean(name, valid),
-        ) from None
 
 
 def normalize_index_params(

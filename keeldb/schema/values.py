@@ -62,7 +62,7 @@ def to_batch(
                 raise DataError(
                     f"the primary key '{f.name}' is auto-generated (auto_id=True); "
                     "do not pass it in the data",
-                    hint="drop the field from your rows, or create the collection with auto_id=False",
+                    hint="drop the field from your rows, or use a collection with auto_id=False",
                 )
             if allocate_ids is None:
                 raise DataError(f"auto_id field '{f.name}' needs generated ids")
@@ -83,7 +83,9 @@ def to_batch(
 # -- shape detection ----------------------------------------------------------
 
 
-def _columns_of(schema: CollectionSchema, data: Any) -> tuple[dict[str, Any], list[dict] | None, int]:
+def _columns_of(
+    schema: CollectionSchema, data: Any
+) -> tuple[dict[str, Any], list[dict] | None, int]:
     """Return (field -> column values, per-row dynamic dicts or None, row count)."""
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
@@ -153,7 +155,9 @@ def _from_rows(
     known = set(names)
     extra: list[dict] | None = None
     if schema.enable_dynamic_field:
-        extra = [{k: v for k, v in row.items() if k not in known and k != META_COLUMN} for row in rows]
+        extra = [
+            {k: v for k, v in row.items() if k not in known and k != META_COLUMN} for row in rows
+        ]
     else:
         for row in rows:
             for key in row:
@@ -292,7 +296,9 @@ def _json_column(f: FieldSchema, values: Any) -> pa.Array:
         try:
             out.append(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY).decode())
         except TypeError as exc:
-            raise DataError(f"field '{f.name}', row {i}: value is not JSON-serialisable: {exc}") from exc
+            raise DataError(
+                f"field '{f.name}', row {i}: value is not JSON-serialisable: {exc}"
+            ) from exc
     return pa.array(out, type=pa.string())
 
 
@@ -394,9 +400,7 @@ def _check_unique_pks(pk: FieldSchema, arr: pa.Array) -> None:
         return
     if pc.count_distinct(arr).as_py() != len(arr):
         counts = pc.value_counts(arr)
-        dup = next(
-            c["values"] for c in counts.to_pylist() if c["counts"] > 1
-        )
+        dup = next(c["values"] for c in counts.to_pylist() if c["counts"] > 1)
         raise DataError(
             f"duplicate primary key {dup!r} in field '{pk.name}' within one batch",
             hint="each row in a batch needs a distinct primary key",

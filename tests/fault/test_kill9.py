@@ -78,9 +78,13 @@ def test_acknowledged_writes_survive_kill9(tmp_path):
 
 def verify(data_dir: str, expected: dict[int, bool | None], next_id: int) -> int:
     with keeldb.Client(data_dir) as client:
-        rows = client.query("crash", filter="id >= 0", output_fields=["vector", "size"], limit=16384)
+        rows = client.query(
+            "crash", filter="id >= 0", output_fields=["vector", "size"], limit=16384
+        )
         if len(rows) == 16384:
-            rows = list(client.query_iterator("crash", filter="id >= 0", output_fields=["vector", "size"]))
+            rows = list(
+                client.query_iterator("crash", filter="id >= 0", output_fields=["vector", "size"])
+            )
         found = {r["id"]: r for r in rows}
         missing = [i for i, alive in expected.items() if alive is True and i not in found]
         assert not missing, f"acknowledged rows lost: {missing[:10]} ({len(missing)})"

@@ -21,8 +21,9 @@ import keeldb
 
 DIM = 4
 KEYS = st.integers(min_value=0, max_value=60)
-SETTINGS = keeldb.Settings(background_index_build=False, index_min_rows=5, memtable_max_rows=40,
-                           compaction_small_rows=30)
+SETTINGS = keeldb.Settings(
+    background_index_build=False, index_min_rows=5, memtable_max_rows=40, compaction_small_rows=30
+)
 
 
 def vector(draw_value: int, version: int) -> list[float]:

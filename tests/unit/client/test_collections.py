@@ -54,8 +54,12 @@ def test_quick_form_string_ids(client):
 
 def test_full_schema_with_index_params_is_loaded(client):
     index_params = client.prepare_index_params()
-    index_params.add_index(field_name="embedding", index_type="HNSW", metric_type="L2",
-                           params={"M": 8, "efConstruction": 64})
+    index_params.add_index(
+        field_name="embedding",
+        index_type="HNSW",
+        metric_type="L2",
+        params={"M": 8, "efConstruction": 64},
+    )
     client.create_collection("full", schema=full_schema(), index_params=index_params)
     desc = client.describe_collection("full")
     assert [f["field_id"] for f in desc["fields"]] == list(range(100, 107))

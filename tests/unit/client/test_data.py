@@ -52,8 +52,13 @@ def test_search_matches_brute_force_l2(docs):
 
 def test_search_several_queries_offset_and_output(docs):
     client, vectors = docs
-    res = client.search("docs", data=vectors[:3], limit=4, output_fields=["section", "size"],
-                        search_params={"params": {"ef": 32}, "offset": 2})
+    res = client.search(
+        "docs",
+        data=vectors[:3],
+        limit=4,
+        output_fields=["section", "size"],
+        search_params={"params": {"ef": 32}, "offset": 2},
+    )
     assert len(res) == 3
     for q, hits in enumerate(res):
         ids, _ = brute_force(vectors, vectors[q], 6)
@@ -63,8 +68,13 @@ def test_search_several_queries_offset_and_output(docs):
 
 def test_search_with_filter(docs):
     client, vectors = docs
-    hits = client.search("docs", data=[vectors[0]], limit=10, filter="section == 'utils' and size < 1000",
-                         output_fields=["section", "size"])[0]
+    hits = client.search(
+        "docs",
+        data=[vectors[0]],
+        limit=10,
+        filter="section == 'utils' and size < 1000",
+        output_fields=["section", "size"],
+    )[0]
     allowed = [i for i in range(200) if i % 3 == 1 and i * 10 < 1000]
     ids, _ = brute_force(vectors, vectors[0], 10, allowed=allowed)
     assert [h["id"] for h in hits] == ids
@@ -82,7 +92,9 @@ def test_cosine_and_ip_scores(client):
         ids, scores = brute_force(vectors, vectors[3], 5, metric)
         assert [h["id"] for h in hits] == ids
         np.testing.assert_allclose([h["distance"] for h in hits], scores, rtol=1e-4)
-    assert client.search("m_cosine", data=[vectors[3]], limit=1)[0][0]["distance"] == pytest.approx(1.0, abs=1e-5)
+    assert client.search("m_cosine", data=[vectors[3]], limit=1)[0][0]["distance"] == pytest.approx(
+        1.0, abs=1e-5
+    )
 
 
 def test_search_metric_mismatch(docs):
@@ -99,7 +111,9 @@ def test_get_query_count(docs):
     assert sorted(r["id"] for r in rows) == list(range(190, 200))
     assert set(rows[0]) == {"id", "section"}
     assert client.query("docs", filter="", output_fields=["count(*)"]) == [{"count(*)": 200}]
-    assert client.query("docs", filter="section == 'net'", output_fields=["count(*)"]) == [{"count(*)": 66}]
+    assert client.query("docs", filter="section == 'net'", output_fields=["count(*)"]) == [
+        {"count(*)": 66}
+    ]
     page = client.query("docs", filter="id >= 0", limit=5, offset=10)
     assert [r["id"] for r in page] == list(range(10, 15))
     with pytest.raises(InvalidArgument, match="empty expression"):
@@ -113,10 +127,13 @@ def test_output_fields_star_and_dynamic(docs):
     assert set(row) == {"id", "vector", "section", "size"}
     np.testing.assert_allclose(row["vector"], vectors[4])
     with pytest.raises(FieldNotFound):
-        client.create_collection("strict", schema=keeldb.Client.create_schema()
-                                 .add_field("id", DataType.INT64, is_primary=True)
-                                 .add_field("v", DataType.FLOAT_VECTOR, dim=2),
-                                 index_params=_flat("v"))
+        client.create_collection(
+            "strict",
+            schema=keeldb.Client.create_schema()
+            .add_field("id", DataType.INT64, is_primary=True)
+            .add_field("v", DataType.FLOAT_VECTOR, dim=2),
+            index_params=_flat("v"),
+        )
         client.query("strict", filter="id > 0", output_fields=["nope"])
 
 
@@ -139,7 +156,9 @@ def test_upsert_and_insert_replace(docs):
 
 def test_delete_by_ids_and_filter(docs):
     client, vectors = docs
-    assert client.delete("docs", ids=[0, 1, 5000]) == {"delete_count": 3}  # Milvus counts keys named
+    assert client.delete("docs", ids=[0, 1, 5000]) == {
+        "delete_count": 3
+    }  # Milvus counts keys named
     assert client.delete("docs", filter="size >= 1500") == {"delete_count": 50}
     assert client.get_collection_stats("docs")["row_count"] == 148
     hits = client.search("docs", data=[vectors[0]], limit=200)[0]
@@ -154,10 +173,12 @@ def test_columnar_insert_numpy_and_arrow(client):
     n = 50
     vectors = np.random.default_rng(2).normal(size=(n, 3)).astype(np.float32)
     client.insert("col", {"id": np.arange(n), "vector": vectors, "tag": np.arange(n) % 2})
-    table = pa.table({
-        "id": pa.array(np.arange(n, 2 * n)),
-        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 3),
-    })
+    table = pa.table(
+        {
+            "id": pa.array(np.arange(n, 2 * n)),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 3),
+        }
+    )
     client.insert("col", table)
     assert client.get_collection_stats("col")["row_count"] == 2 * n
     assert client.get("col", ids=[7], output_fields=["tag"]) == [{"id": 7, "tag": 1}]
@@ -217,7 +238,9 @@ def test_varchar_too_long_and_unknown_field(client):
     with pytest.raises(DataError, match="missing field 'title'|missing.*'title'"):
         client.insert("s", [{"id": 1, "v": [1, 2]}])
     with pytest.raises(DataError, match="duplicate primary key"):
-        client.insert("s", [{"id": 1, "v": [1, 2], "title": "a"}, {"id": 1, "v": [1, 2], "title": "b"}])
+        client.insert(
+            "s", [{"id": 1, "v": [1, 2], "title": "a"}, {"id": 1, "v": [1, 2], "title": "b"}]
+        )
 
 
 def test_bad_filter_is_filter_error(docs):
@@ -263,8 +286,13 @@ def test_data_survives_reopen_and_flush(data_dir):
 def test_compaction_purges_deleted_rows(client):
     client.create_collection("c", dimension=2, metric_type="L2")
     for start in range(0, 300, 100):
-        client.insert("c", {"id": np.arange(start, start + 100),
-                            "vector": np.random.default_rng(start).normal(size=(100, 2)).astype(np.float32)})
+        client.insert(
+            "c",
+            {
+                "id": np.arange(start, start + 100),
+                "vector": np.random.default_rng(start).normal(size=(100, 2)).astype(np.float32),
+            },
+        )
         client.flush("c")
     client.delete("c", filter="id < 150")
     snapshot_before = client.query("c", filter="id >= 0", limit=1000)
