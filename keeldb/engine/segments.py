@@ -179,6 +179,7 @@ class SealedSegment:
                 alive=self.alive,
                 indexes=dict(self.indexes),
                 pk_index=self.pk_index,
+                pk_keys=self.pk_index.keys,
                 stats=self.stats,
                 partitions=self.partitions,
                 live_rows=self.live_rows,

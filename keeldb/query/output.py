@@ -43,6 +43,18 @@ class OutputSpec:
 def resolve_output_fields(
     schema: CollectionSchema, output_fields: Sequence[str] | None, *, include_pk: bool
 ) -> OutputSpec:
+    # schemas are immutable once a collection exists, so the answer can be cached
+    key = (tuple(output_fields or ()), include_pk)
+    cache = schema.__dict__.setdefault("_output_specs", {})
+    spec = cache.get(key)
+    if spec is None:
+        spec = cache[key] = _resolve(schema, key[0], include_pk=include_pk)
+    return spec
+
+
+def _resolve(
+    schema: CollectionSchema, output_fields: Sequence[str], *, include_pk: bool
+) -> OutputSpec:
     names: list[str] = []
     dynamic: list[str] = []
     all_dynamic = False

@@ -29,9 +29,10 @@ def key_array(values: Sequence[Any] | pa.Array | np.ndarray) -> np.ndarray:
 
 
 class PkIndex:
-    __slots__ = ("sorted_keys", "order")
+    __slots__ = ("keys", "sorted_keys", "order")
 
     def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
         self.order = np.argsort(keys, kind="stable")
         self.sorted_keys = keys[self.order]
 
@@ -55,4 +56,4 @@ class PkIndex:
         return key_pos, self.order[sorted_pos]
 
     def memory_bytes(self) -> int:
-        return int(self.order.nbytes + self.sorted_keys.nbytes)
+        return int(self.keys.nbytes + self.order.nbytes + self.sorted_keys.nbytes)

@@ -11,6 +11,7 @@ similarities (descending). A hit carries the primary key as ``id``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,14 +33,13 @@ class Hit(dict):
 
     A dict, as pymilvus returns, keyed by the primary field's name; ``hit.id``,
     ``hit.distance`` / ``hit.score`` and ``hit.entity`` work too, and a key the
-    hit lacks is looked up in its entity (``hit["title"]``).
+    hit lacks is looked up in its entity (``hit["title"]``). Hits are made by a
+    subclass per primary-key name (:func:`hit_class`) so building one is a plain
+    dict construction.
     """
 
-    __slots__ = ("_pk_name",)
-
-    def __init__(self, pk_name: str, pk: Any, distance: float, entity: dict[str, Any]) -> None:
-        super().__init__({pk_name: pk, "distance": distance, "entity": entity})
-        self._pk_name = pk_name
+    __slots__ = ()
+    _pk_name = "id"
 
     def __missing__(self, key: str) -> Any:
         entity = dict.get(self, "entity") or {}
@@ -62,6 +62,11 @@ class Hit(dict):
     @property
     def entity(self) -> dict[str, Any]:
         return dict.__getitem__(self, "entity")
+
+
+@functools.lru_cache(maxsize=256)
+def hit_class(pk_name: str) -> type[Hit]:
+    return type("Hit", (Hit,), {"__slots__": (), "_pk_name": pk_name})
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ def _merge(
     """Merge per-segment top-k lists into (segment position, local id, score)."""
     if len(parts) == 1:
         position, scores, ids = parts[0]
-        return np.full(ids.shape, position), scores, ids
+        return np.full(ids.shape, position, dtype=np.int32), scores, ids
     scores = np.concatenate([p[1] for p in parts], axis=1)
     ids = np.concatenate([p[2] for p in parts], axis=1)
     seg_pos = np.concatenate([np.full(p[2].shape, p[0]) for p in parts], axis=1)
@@ -151,21 +156,34 @@ def _hits_for(
     pk_name: str,
 ) -> list[Hit]:
     valid = ids >= 0
-    seg_pos, ids, scores = seg_pos[valid], ids[valid], scores[valid]
-    entities: list[dict[str, Any]] = [{} for _ in range(len(ids))]
-    pks: list[Any] = [None] * len(ids)
+    if not valid.all():
+        seg_pos, ids, scores = seg_pos[valid], ids[valid], scores[valid]
+    n = len(ids)
+    make = hit_class(pk_name)
+    wants_fields = not request.output.is_empty
+    first = int(seg_pos[0]) if n else 0
+    if n and (seg_pos == first).all():  # common case: every hit from one segment
+        view = snapshot.segments[first]
+        pks = view.keys(pk_name)[ids].tolist()
+        rows = materialize(view, ids, request.output) if wants_fields else [{} for _ in pks]
+        return [
+            make({pk_name: pk, "distance": score, "entity": row})
+            for pk, score, row in zip(pks, scores.tolist(), rows)
+        ]
+    pks: list[Any] = [None] * n
+    entities: list[dict[str, Any]] = [{} for _ in range(n)]
     for position in np.unique(seg_pos):
         view = snapshot.segments[int(position)]
         where = np.nonzero(seg_pos == position)[0]
         local = ids[where]
-        keys = view.table.column(pk_name).take(local).to_pylist()
-        rows = materialize(view, local, request.output) if not request.output.is_empty else None
-        for j, i in enumerate(where):
+        keys = view.keys(pk_name)[local].tolist()
+        rows = materialize(view, local, request.output) if wants_fields else None
+        for j, i in enumerate(where.tolist()):
             pks[i] = keys[j]
             if rows is not None:
                 entities[i] = rows[j]
     return [
-        Hit(pk_name, pk, float(score), entity)
+        make({pk_name: pk, "distance": score, "entity": entity})
         for pk, score, entity in zip(pks, scores.tolist(), entities)
     ]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from keeldb.index import VectorIndex
-from keeldb.query.pk_index import PkIndex
+from keeldb.query.pk_index import PkIndex, key_array
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import PARTITION_COLUMN
 
@@ -34,10 +34,18 @@ class SegmentView:
     stats: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     partitions: frozenset[int] | None = None
     live_rows: int = -1
+    #: primary keys as a numpy array (int64 or str), when the segment keeps one
+    pk_keys: np.ndarray | None = None
 
     @property
     def num_rows(self) -> int:
         return self.table.num_rows
+
+    def keys(self, pk_name: str) -> np.ndarray:
+        """All primary keys of the segment, by local id (cached per view)."""
+        if self.pk_keys is None:
+            object.__setattr__(self, "pk_keys", key_array(self.table.column(pk_name)))
+        return self.pk_keys  # type: ignore[return-value]
 
     @property
     def all_alive(self) -> bool:

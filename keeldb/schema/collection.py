@@ -9,6 +9,7 @@ order, as Milvus does.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -218,9 +219,13 @@ class CollectionSchema:
 
     @classmethod
     def coerce(cls, schema: Any) -> CollectionSchema:
-        """Accept a keeldb schema or a pymilvus ``CollectionSchema``."""
+        """A private copy of a keeldb schema, or a pymilvus ``CollectionSchema`` converted.
+
+        The copy keeps a caller who goes on editing their schema object from
+        changing a collection that already exists.
+        """
         if isinstance(schema, cls):
-            return schema
+            return copy.deepcopy(schema)
         to_dict = getattr(schema, "to_dict", None)
         if to_dict is None:
             raise SchemaError(f"expected a CollectionSchema, got {type(schema).__name__}")
