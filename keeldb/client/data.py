@@ -23,7 +23,7 @@ from keeldb.expr import CompiledFilter, compile_filter
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.retrieve import QueryRequest, execute_count, execute_query
 from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
-from keeldb.schema.values import to_batch
+from keeldb.schema.values import coerce_keys, to_batch
 from keeldb.types import MetricType
 
 _COUNT = "count(*)"
@@ -93,7 +93,7 @@ class DataMixin:
             raise InvalidArgument("pass either ids or filter to delete, not both")
         partitions = self._partition_ids(entry, [partition_name] if partition_name else None)
         if ids is not None:
-            keys = _as_list(ids)
+            keys = coerce_keys(entry.schema.primary_field, _as_list(ids))
             # Milvus reports the number of keys named, whether or not they existed
             if partitions is None:
                 coll.delete_keys(keys)
@@ -116,7 +116,7 @@ class DataMixin:
         **kw: Any,
     ) -> list[dict[str, Any]]:
         entry, coll = self._loaded(collection_name, kw)
-        keys = _as_list(ids)
+        keys = coerce_keys(entry.schema.primary_field, _as_list(ids))
         if not keys:
             return []
         request = QueryRequest(
@@ -155,7 +155,9 @@ class DataMixin:
         request = QueryRequest(
             output=resolve_output_fields(entry.schema, fields, include_pk=True),
             filter=self._filter(entry, filter, kw.get("filter_params")),
-            pk_values=_as_list(ids) if ids is not None else None,
+            pk_values=(
+                coerce_keys(entry.schema.primary_field, _as_list(ids)) if ids is not None else None
+            ),
             partition_ids=self._partition_ids(entry, partition_names),
             limit=limit,
             offset=offset,

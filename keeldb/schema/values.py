@@ -8,7 +8,9 @@ float32 ``(n, dim)`` array per vector field. Every rule is checked here, before
 anything reaches the write-ahead log, so a bad batch is rejected whole.
 
 A dict counts as columnar when its primary-key or vector value is an array
-object (numpy, Arrow, pandas) of column shape; otherwise it is one row.
+object (numpy, Arrow, pandas) of column shape; otherwise it is one row. In the
+columnar forms a ``$meta`` column (one JSON object per row, as the Milvus wire
+protocol carries dynamic fields) supplies the dynamic keys of each row.
 """
 
 from __future__ import annotations
@@ -138,7 +140,29 @@ def _from_columns(
     if unknown:
         lists = {k: _to_pylist(cols[k]) for k in unknown}
         extra = [{k: lists[k][i] for k in unknown} for i in range(n)]
+    if META_COLUMN in cols and schema.enable_dynamic_field:
+        metas = [_meta_dict(v, i) for i, v in enumerate(_to_pylist(cols[META_COLUMN]))]
+        extra = metas if extra is None else [{**m, **e} for m, e in zip(metas, extra)]
     return {k: cols[k] for k in cols if k in names}, extra, n
+
+
+def _meta_dict(value: Any, row: int) -> dict:
+    """One row of a ``$meta`` column (a JSON object as text or bytes, a dict, or null)."""
+    if value is None:
+        return {}
+    if isinstance(value, (str, bytes)):
+        try:
+            value = orjson.loads(value) if value else {}
+        except orjson.JSONDecodeError as exc:
+            raise DataError(
+                f"row {row}: the dynamic field ($meta) is not valid JSON: {exc}"
+            ) from exc
+    if not isinstance(value, Mapping):
+        raise DataError(
+            f"row {row}: the dynamic field ($meta) must be a JSON object, "
+            f"not {type(value).__name__}"
+        )
+    return dict(value)
 
 
 def _from_rows(
@@ -366,7 +390,16 @@ def check_scalar(f: FieldSchema, v: Any) -> None:
 
 
 def _check_limits(f: FieldSchema, arr: pa.Array) -> None:
-    if f.dtype == DataType.VARCHAR:
+    if f.dtype.is_float:
+        bad = ~np.isfinite(arr.to_numpy(zero_copy_only=False).astype(np.float64))
+        bad &= ~arr.is_null().to_numpy(zero_copy_only=False)
+        if bad.any():
+            i = int(np.nonzero(bad)[0][0])
+            raise DataError(
+                f"field '{f.name}', row {i}: value '{arr[i].as_py()}' is not a number or infinity",
+                hint="NaN and infinite values are not allowed",
+            )
+    elif f.dtype == DataType.VARCHAR:
         _check_lengths(f.name, arr, f.max_length, "max_length")
     elif f.dtype == DataType.ARRAY:
         lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
@@ -405,3 +438,28 @@ def _check_unique_pks(pk: FieldSchema, arr: pa.Array) -> None:
             f"duplicate primary key {dup!r} in field '{pk.name}' within one batch",
             hint="each row in a batch needs a distinct primary key",
         )
+
+
+def coerce_keys(pk: FieldSchema, keys: list[Any]) -> list[Any]:
+    """Primary-key values given to get / delete / query(ids=...) in the key's type.
+
+    INT64 keys accept ints and integer strings (pymilvus turns ``ids`` into an
+    expression, so ``"3"`` works there too); VARCHAR keys accept strings.
+    """
+    out: list[Any] = []
+    for key in keys:
+        if pk.dtype == DataType.INT64:
+            if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer, str)):
+                raise DataError(
+                    f"primary key '{pk.name}' is INT64; {key!r} ({type(key).__name__}) is not an id"
+                )
+            try:
+                key = int(key)
+            except ValueError:
+                raise DataError(f"primary key '{pk.name}' is INT64; {key!r} is not an id") from None
+        elif not isinstance(key, str):
+            raise DataError(
+                f"primary key '{pk.name}' is VARCHAR; {key!r} ({type(key).__name__}) is not an id"
+            )
+        out.append(key)
+    return out

@@ -299,3 +299,19 @@ def test_compaction_purges_deleted_rows(client):
     assert client.compact("c") >= 2
     assert client.query("c", filter="id >= 0", limit=1000) == snapshot_before
     assert client.get_collection_stats("c")["row_count"] == 150
+
+
+def test_key_types_and_nan_scalars(docs):
+    client, _ = docs
+    assert [r["id"] for r in client.get("docs", ids=["3"], output_fields=["size"])] == [3]
+    with pytest.raises(DataError, match="INT64"):
+        client.get("docs", ids=["abc"])
+    with pytest.raises(DataError, match="INT64"):
+        client.delete("docs", ids=[1.5])
+    schema = keeldb.Client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    schema.add_field("x", DataType.DOUBLE)
+    client.create_collection("f", schema=schema, index_params=_flat("v"))
+    with pytest.raises(DataError, match="not a number"):
+        client.insert("f", [{"id": 1, "v": [1, 2], "x": float("inf")}])
