@@ -96,7 +96,7 @@ class Evaluator:
             true |= compare_same(op, a, b, self.n) & both
             matched |= both
         if op == "!=":
-            pass
+            true |= present & ~matched
         return true, present & ~true
 
     def in_list(self, node: ast.InList) -> Tri:

@@ -55,6 +55,8 @@ def compare_same(op: str, left: Value, right: Value, n: int) -> np.ndarray:
         a = left.vals if isinstance(left, Bools) else left
         b = right.vals if isinstance(right, Bools) else right
         equal = np.broadcast_to(np.asarray(a == b, dtype=bool), (n,))
+        if op not in ("==", "!="):  # booleans are not ordered (JSON true <= true)
+            return np.zeros(n, dtype=bool)
         return equal.copy() if op == "==" else ~equal
     lt, eq, gt = compare3(left, right, n)
     return apply_op(op, lt, eq, gt)

@@ -50,7 +50,9 @@ MISSING = object()
 MAX_BITS = 4096
 
 # -- data ------------------------------------------------------------------------------
-small_ints = st.integers(-20, 20)
+int8s = st.integers(-128, 127)
+tiny_ints = st.integers(-3, 3)  # so rows often tie with literals
+small_ints = st.one_of(tiny_ints, st.integers(-20, 20))
 any_int64 = st.one_of(small_ints, st.integers(-(2**63), 2**63 - 1), st.sampled_from([2**63 - 1]))
 texts = st.text(alphabet="ab%_äZ\n", max_size=4)
 json_scalars = st.one_of(
@@ -64,6 +66,10 @@ json_scalars = st.one_of(
 json_values = st.one_of(json_scalars, st.lists(json_scalars, max_size=4))
 
 
+def floats(width):
+    return st.one_of(st.integers(-7, 7).map(lambda i: i / 2), st.floats(width=width))
+
+
 def nullable(strategy):
     return st.one_of(st.none(), strategy)
 
@@ -73,10 +79,14 @@ def tables(draw):
     n = draw(st.integers(0, 12))
     rows = {
         "id": list(range(n)),
-        "i8": draw(st.lists(nullable(st.integers(-128, 127)), min_size=n, max_size=n)),
+        "i8": draw(
+            st.lists(
+                nullable(st.one_of(small_ints, st.integers(-128, 127))), min_size=n, max_size=n
+            )
+        ),
         "i64": draw(st.lists(nullable(any_int64), min_size=n, max_size=n)),
-        "f32": draw(st.lists(nullable(st.floats(width=32)), min_size=n, max_size=n)),
-        "f64": draw(st.lists(nullable(st.floats()), min_size=n, max_size=n)),
+        "f32": draw(st.lists(nullable(floats(32)), min_size=n, max_size=n)),
+        "f64": draw(st.lists(nullable(floats(64)), min_size=n, max_size=n)),
         "s": draw(st.lists(nullable(texts), min_size=n, max_size=n)),
         "b": draw(st.lists(nullable(st.booleans()), min_size=n, max_size=n)),
         "arr": draw(st.lists(nullable(st.lists(small_ints, max_size=4)), min_size=n, max_size=n)),
@@ -113,6 +123,7 @@ num_literals = st.one_of(
     st.integers(-(2**70), 2**70),
     st.sampled_from([2**63 - 1, -(2**63), 2**63, 127, 128, -129, 2**53 + 1]),
     st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-7, 7).map(lambda i: i / 2),
     st.sampled_from([0.5, -2.5, 1e300, 2.0**63, 9007199254740993.0]),
 )
 
@@ -172,11 +183,17 @@ compare_ops = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
 
 @st.composite
 def condition(draw, depth):
-    options = ["num", "num", "str", "bool", "in", "like", "null", "exists", "json_any",
-               "contains", "range", "json_truth"]  # fmt: skip
+    options = ["simple", "simple", "num", "num", "str", "bool", "in", "like", "null", "exists",
+               "json_any", "contains", "range", "json_truth"]  # fmt: skip
     if depth > 0:
         options += ["not", "and", "or"] * 2
     choice = draw(st.sampled_from(options))
+    if choice == "simple":  # field op literal, either way round
+        name = draw(st.sampled_from(INT_FIELDS + FLOAT_FIELDS))
+        (rt, right), op = lit(draw(num_literals)), draw(compare_ops)
+        if draw(st.booleans()):
+            return f"{rt} {op} {name}", ("cmp", op, right, ("field", name))
+        return f"{name} {op} {rt}", ("cmp", op, ("field", name), right)
     if choice == "num":
         (lt, left), (rt, right) = draw(num_expr(2)), draw(num_expr(2))
         op = draw(compare_ops)
@@ -240,7 +257,10 @@ def condition(draw, depth):
         text, operand = draw(num_expr(1))
         ops = draw(st.sampled_from([("<", "<"), ("<=", "<"), ("<", "<="), ("<=", "<=")]))
         lt, rt = lit(low)[0], lit(high)[0]
-        tree = ("and", [("cmp", ops[0], ("lit", low), operand), ("cmp", ops[1], operand, ("lit", high))])
+        tree = (
+            "and",
+            [("cmp", ops[0], ("lit", low), operand), ("cmp", ops[1], operand, ("lit", high))],
+        )
         return f"{lt} {ops[0]} {text} {ops[1]} {rt}", tree
     if choice == "json_truth":
         key = draw(st.sampled_from(JSON_KEYS))
@@ -351,6 +371,8 @@ def compare(op, a, b):
         return None
     if family(a) != family(b) or family(a) == "other":
         return op == "!="
+    if family(a) == "bool" and op not in ("==", "!="):
+        return False  # booleans are equal or not, never ordered
     return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
@@ -486,3 +508,26 @@ _FUZZ_TABLE = pa.table(
         META_COLUMN: pa.array(['{"dn": 1}', None, "{}"]),
     }
 )
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), table=tables())
+def test_number_comparisons_near_the_data_are_exact(data, table):
+    """Literals drawn next to the table's own values: ties, halves, int64 edges."""
+    name = data.draw(st.sampled_from(INT_FIELDS + FLOAT_FIELDS + ["arr[0]", 'j["x"]']))
+    column = {"arr[0]": ("element", "arr", 0), 'j["x"]': ("json", "j", ("x",))}
+    tree = column.get(name, ("field", name))
+    present = [
+        v for v in (value_of(tree, row) for row in table.to_pylist()) if family(v) == "number"
+    ]
+    anchor = data.draw(st.sampled_from(present)) if present else 0
+    if isinstance(anchor, float) and not math.isfinite(anchor):
+        anchor = 0
+    nudge = data.draw(st.sampled_from([0, 0.5, -0.5, 1, -1, 1e-9]))
+    value = anchor + nudge if nudge else anchor
+    value = data.draw(st.sampled_from([value, float(value), int(value)]))
+    op = data.draw(compare_ops)
+    text = f"{name} {op} {lit(value)[0]}"
+    compiled = compile_filter(text, FIELDS, dynamic=True)
+    expected = [compare(op, value_of(tree, row), value) is True for row in table.to_pylist()]
+    assert compiled.evaluate(table).tolist() == expected, text

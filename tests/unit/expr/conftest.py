@@ -25,8 +25,9 @@ FIELDS = {
         FieldSchema("title", D.VARCHAR, max_length=64, nullable=True),
         FieldSchema("flag", D.BOOL, nullable=True),
         FieldSchema("meta", D.JSON, nullable=True),
-        FieldSchema("tags", D.ARRAY, element_type=D.VARCHAR, max_capacity=8, max_length=16,
-                    nullable=True),
+        FieldSchema(
+            "tags", D.ARRAY, element_type=D.VARCHAR, max_capacity=8, max_length=16, nullable=True
+        ),
         FieldSchema("nums", D.ARRAY, element_type=D.INT64, max_capacity=8),
         FieldSchema("vec", D.FLOAT_VECTOR, dim=2),
     ]

@@ -119,8 +119,9 @@ def test_strings(expression, ids):
 
 
 def test_like_escapes_and_special_characters():
-    table = pa.table({"id": pa.array([0, 1, 2, 3, 4]),
-                      "title": pa.array(["50%", "50x", "a_b", "a.b", "x\ny"])})
+    table = pa.table(
+        {"id": pa.array([0, 1, 2, 3, 4]), "title": pa.array(["50%", "50x", "a_b", "a.b", "x\ny"])}
+    )
     assert select(r"title like '50\%'", table=table) == [0]
     assert select(r"title like '50\\%'", table=table) == [0]
     assert select("title like '50%'", table=table) == [0, 1]
@@ -226,8 +227,9 @@ def test_evaluate_on_chunked_and_sliced_tables():
     assert chunked.column("id").num_chunks == 2
     assert select("size > 0 and flag", table=chunked) == [0, 5]
     assert select("array_contains(tags, 'x') and nums[0] == 7", table=chunked) == [5]
-    assert select("array_length(tags) == 1 and json_contains(meta['t'], 3)",
-                  table=TABLE.slice(3, 3)) == [4]
+    assert select(
+        "array_length(tags) == 1 and json_contains(meta['t'], 3)", table=TABLE.slice(3, 3)
+    ) == [4]
 
 
 def test_evaluate_on_an_empty_table():

@@ -51,6 +51,8 @@ from .conftest import select
         ("meta['a'] == size", []),
         ("meta['a'] != size", [0, 3, 4, 5]),
         ('meta["a"] < meta["a"] + 1', [0, 3, 5]),
+        ('meta["flag"] <= meta["flag"]', []),  # booleans are never ordered
+        ('meta["flag"] == meta["flag"]', [0]),
     ],
 )
 def test_json_paths(expression, ids):

@@ -100,7 +100,9 @@ def test_chained_ranges(expression, ids):
     assert select(expression) == ids
 
 
-@pytest.mark.parametrize("expression", ["1 < id > 0", "id == 1 == 1", "0 < id >= 1", "1 != id != 2"])
+@pytest.mark.parametrize(
+    "expression", ["1 < id > 0", "id == 1 == 1", "0 < id >= 1", "1 != id != 2"]
+)
 def test_mixed_chain_is_refused(expression):
     with pytest.raises(FilterError, match="cannot chain"):
         compile_filter(expression, FIELDS, dynamic=False)
@@ -113,9 +115,19 @@ def test_keywords_are_whole_words():
 
     for name in ("notes", "order", "android", "island", "likes", "innings", "trueness", "nullable"):
         fields[name] = FieldSchema(name, DataType.INT64)
-    expression = " and ".join(f"{name} > 0" for name in
-                              ("notes", "order", "android", "island", "likes", "innings",
-                               "trueness", "nullable"))
+    expression = " and ".join(
+        f"{name} > 0"
+        for name in (
+            "notes",
+            "order",
+            "android",
+            "island",
+            "likes",
+            "innings",
+            "trueness",
+            "nullable",
+        )
+    )
     compiled = compile_filter(expression, fields, dynamic=False)
     assert compiled is not None
     assert "notes" in compiled.columns and "order" in compiled.columns

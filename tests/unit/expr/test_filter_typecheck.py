@@ -27,7 +27,7 @@ def caret(error: FilterError) -> int:
         ("title > 5", "cannot compare VARCHAR field 'title' with integer 5", 8),
         ("5 < title", "cannot compare integer 5 with VARCHAR field 'title'", 0),
         ("size == 'a'", "cannot compare INT32 field 'size' with string \"a\"", 8),
-        ("price >= \"1.5\"", "cannot compare DOUBLE field 'price' with string", 9),
+        ('price >= "1.5"', "cannot compare DOUBLE field 'price' with string", 9),
         ("flag == 1", "cannot compare BOOL field 'flag' with integer 1", 8),
         ("size == true", "cannot compare INT32 field 'size' with boolean true", 8),
         ("title == size", "cannot compare VARCHAR field 'title' with INT32 field 'size'", 9),
@@ -101,9 +101,16 @@ def test_schema_fields_win_over_dynamic_keys():
 
 
 def test_json_compares_with_any_scalar():
-    for expression in ("meta['a'] == 1", "meta['a'] == 'x'", "meta['a'] != true",
-                       "meta['a'] > 1.5", "meta['a'] like 'x%'", "meta['a'] in [1, 'x', true]",
-                       "meta['a'] == size", "meta['a'] < meta['b']"):
+    for expression in (
+        "meta['a'] == 1",
+        "meta['a'] == 'x'",
+        "meta['a'] != true",
+        "meta['a'] > 1.5",
+        "meta['a'] like 'x%'",
+        "meta['a'] in [1, 'x', true]",
+        "meta['a'] == size",
+        "meta['a'] < meta['b']",
+    ):
         assert compile_filter(expression, FIELDS, dynamic=False) is not None
 
 
