@@ -40,7 +40,9 @@ class SearchHits:
 
     ``scores``: (nq, k) float32 in Milvus's convention; ``ids``: (nq, k) int64
     local ids, -1 in padding slots. ``plan`` counts how many queries took each
-    route (e.g. ``{"graph": 90, "exact": 10}``), for explain output and tests.
+    route, for explain output and tests: ``index`` (the index's own search),
+    ``postfilter`` (answered from an unrestricted probe), ``exact`` (brute force
+    over the allowed rows); see :mod:`keeldb.index.filtering`.
     """
 
     scores: np.ndarray
@@ -222,7 +224,8 @@ class IndexBase:
         matrix = as_matrix(vectors, self.dim, what)
         if self.metric is MetricType.COSINE:
             return normalized(matrix)
-        return matrix.copy() if copy and matrix is vectors else matrix
+        aliased = isinstance(vectors, np.ndarray) and np.may_share_memory(matrix, vectors)
+        return matrix.copy() if copy and aliased else matrix
 
     def to_bytes(self) -> bytes:
         meta = {

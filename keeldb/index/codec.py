@@ -32,10 +32,10 @@ FORMAT_VERSION = 1
 def encode_index(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     """Pack ``meta`` (JSON-able) and named payload arrays into bytes."""
     header = dict(meta, format=FORMAT_NAME, version=FORMAT_VERSION)
-    members = {"meta": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
+    members: dict[str, Any] = {"meta": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
     members.update(arrays)
     buffer = io.BytesIO()
-    np.savez(buffer, **members)
+    np.savez(buffer, allow_pickle=False, **members)
     return buffer.getvalue()
 
 

@@ -134,7 +134,9 @@ class FaissHnswIndex(IndexBase):
         # A zero-copy view of the stored (normalised) vectors for exact fallbacks;
         # valid while self._index lives, and the index is never modified after build.
         size = self.count * self.dim
-        flat = faiss.rev_swig_ptr(storage.get_xb(), size) if size else np.empty(0, np.float32)
+        pointer = storage.get_xb()  # type: ignore[attr-defined]  # downcast to IndexFlat
+        flat = faiss.rev_swig_ptr(pointer, size) if size else np.empty(0, np.float32)
+        flat.flags.writeable = False
         self._vectors = flat.reshape(self.count, self.dim)
 
     def _search(
@@ -155,7 +157,7 @@ class FaissHnswIndex(IndexBase):
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        params = faiss.SearchParametersHNSW(efSearch=max(effort, k))
+        params = hnsw_search_params(self._clamp_ef(effort, k))
         return self._index.search(queries, min(k, self.count), params=params)
 
     def search_restricted(
@@ -168,12 +170,16 @@ class FaissHnswIndex(IndexBase):
     ) -> tuple[np.ndarray, np.ndarray]:
         bits = restriction.bits  # must outlive the selector, which only points at it
         selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
-        ef = min(max(effort, k), max(self.count, k))  # a beam wider than the data buys nothing
-        params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
+        params = hnsw_search_params(self._clamp_ef(effort, k), selector)
         return self._index.search(queries, min(k, self.count), params=params)
 
     def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
         return exact_search_prepared(self._vectors, queries, k, self.metric, allowed)
+
+    def _clamp_ef(self, effort: int, k: int) -> int:
+        # FAISS sizes its heaps by efSearch up front, and a beam wider than the data buys
+        # nothing, so a huge (valid) ef must not become a huge allocation.
+        return min(max(effort, k), max(self.count, k))
 
     # --- persistence ----------------------------------------------------------------
 
@@ -217,3 +223,14 @@ def deserialize_faiss(blob: np.ndarray, expected: type) -> Any:
             f"FAISS index payload is a {type(loaded).__name__}, expected {expected.__name__}"
         )
     return loaded
+
+
+def hnsw_search_params(ef: int, selector: Any = None) -> Any:
+    """Per-call HNSW settings: ``efSearch`` and an optional ``IDSelector``."""
+    # faiss's bundled type stubs predate the SearchParameters classes.
+    return faiss.SearchParametersHNSW(efSearch=ef, sel=selector)  # type: ignore[attr-defined]
+
+
+def ivf_search_params(nprobe: int, selector: Any = None) -> Any:
+    """Per-call IVF settings: ``nprobe`` and an optional ``IDSelector``."""
+    return faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)  # type: ignore[call-arg]

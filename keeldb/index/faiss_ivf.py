@@ -7,8 +7,8 @@ of dim that is at most dim/4) and ``nbits`` [1, 16] default 8. Search param
 
 Training needs rows: the trained list count is ``min(nlist, n)``, and IVF_PQ
 needs at least ``2^nbits`` rows to train its codebooks. A segment too small to
-train keeps its raw vectors and is searched exactly (payload ``vectors``), which
-is also what Milvus does with segments below its index-build threshold.
+train keeps its raw vectors and is searched exactly (payload ``vectors``), much
+as Milvus searches segments below its index-build threshold by brute force.
 
 Filtered searches go through :func:`~keeldb.index.filtering.search_planned` with
 ``nprobe`` as the effort: FAISS gets the bitmap as an ``IDSelectorBitmap`` and a
@@ -33,7 +33,7 @@ from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase, SearchHits, empty_hits, fill_hits
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.faiss_indexes import deserialize_faiss
+from keeldb.index.faiss_indexes import deserialize_faiss, ivf_search_params
 from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
 from keeldb.types import MetricType
 
@@ -112,7 +112,7 @@ class FaissIvfIndex(IndexBase):
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        params = faiss.SearchParametersIVF(nprobe=min(effort, self.nlist))
+        params = ivf_search_params(min(effort, self.nlist))
         return self._index.search(queries, min(k, self.count), params=params)
 
     def search_restricted(
@@ -125,7 +125,7 @@ class FaissIvfIndex(IndexBase):
     ) -> tuple[np.ndarray, np.ndarray]:
         bits = restriction.bits  # must outlive the selector, which only points at it
         selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
-        params = faiss.SearchParametersIVF(nprobe=min(effort, self.nlist), sel=selector)
+        params = ivf_search_params(min(effort, self.nlist), selector)
         return self._index.search(queries, min(k, self.count), params=params)
 
     def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:

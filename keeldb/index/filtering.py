@@ -1,27 +1,30 @@
-"""Planning a search restricted to an ``allowed`` bitmap, per query.
+"""Planning a search over an ``allowed`` bitmap, per query: the filtered-search cost model.
 
-Approximate indexes lose recall under selective filters: an HNSW beam fills up
+Approximate indexes lose recall under selective filters: FAISS's HNSW beam fills
 with rows the filter rejects and stops early, and an IVF probe may open lists
-that hold no allowed row. The driver :func:`search_planned` picks, for every
-query, the cheapest route expected to keep recall, in units of "row scans"
-(the cost of scoring one vector exactly):
+that hold no allowed row. :func:`search_planned` picks, for every query, the
+cheapest route expected to keep recall, priced in "row scans" (the cost of
+scoring one vector exactly). Routes, as counted in ``SearchHits.plan``:
 
-1. **exact** for the whole batch when scanning the ``m`` allowed rows costs no
-   more than one unrestricted index search (``exact_cost_rows(m) <=
-   effort_cost_rows(effort)``): small segments and very selective filters.
-2. Otherwise an unrestricted **probe** returns the top ``P = max(k, effort, 64)``
-   rows. A query with at least ``k`` allowed rows among them is answered from
-   the probe (**postfilter**): those are the nearest allowed rows the index can
-   see at this effort anyway.
+1. **exact** for the whole batch when at most ``k`` rows are allowed, or when
+   scanning the ``m`` allowed rows costs no more than one unrestricted index
+   search (``exact_cost_rows(m) <= effort_cost_rows(effort)``): small segments
+   and very selective filters. No filter at all otherwise means one plain
+   **index** search.
+2. With a filter, an unrestricted probe fetches the top ``P = max(k, effort,
+   64)`` rows. A query with at least ``k`` allowed rows among them is answered
+   from the probe (**postfilter**): those are the nearest allowed rows the index
+   sees at this effort anyway.
 3. For the remaining queries the probe measures the *local* selectivity
    ``ŝ = (allowed_in_probe + w·s) / (P + w)`` (``s`` = global selectivity, ``w``
-   = prior weight), which exposes filters correlated with the query (a filter
-   that excludes the query's own neighbourhood). The effort is raised to
-   ``effort / ŝ`` (rounded up to a power-of-two multiple) so the restricted
-   search still meets about ``effort`` allowed candidates, and the query goes
-   **exact** instead when that effort costs more than the exact scan.
-4. A restricted (**index**) search that returns fewer than ``min(k, m)`` rows is
-   redone exactly, so a qualifying row is never silently missing.
+   = prior weight), which exposes filters correlated with the query (one that
+   excludes the query's own neighbourhood). The effort is raised to
+   ``effort / ŝ`` (rounded up to ``effort · 2^j`` so queries batch) so the
+   restricted search still meets about ``effort`` allowed candidates; the query
+   goes **exact** instead when that effort costs at least the exact scan.
+   Otherwise it is an **index** search restricted to the bitmap.
+4. A restricted search that returns fewer than ``min(k, m)`` rows is redone
+   exactly, so a qualifying row is never silently missing.
 
 Invariants: every returned id is an allowed row; a query is padded only when
 fewer than ``k`` rows are allowed; the plan counts add up to ``nq``.

@@ -19,8 +19,9 @@ Invariants and caveats:
 - hnswlib keeps ``ef`` on the index object, so searches on one index take a
   lock (they are serialised; each still uses hnswlib's own threads). The filter
   callable runs Python per visited node, so filtered searches use one thread.
-- Payload: the arrays of hnswlib's own index state (``hnswlib.*`` members) and
-  its scalars in the header's ``params``-free ``state`` entry; no pickle.
+- Payload: hnswlib's own index state (``Index.__getstate__``), its arrays as
+  ``hnswlib.<name>`` members and its scalars as JSON in ``hnswlib_state``; it is
+  restored through ``Index.__setstate__``, never through pickle.
 """
 
 from __future__ import annotations
@@ -85,9 +86,12 @@ class HnswlibHnswIndex(IndexBase):
         if self._index is None:
             return 0
         m = self.params["M"]
-        # Level 0 holds vector + 2M links + label per row; upper levels are ~1/ln(M) as large.
-        level0 = self.count * (self.dim * 4 + 2 * m * 4 + 4 + 8)
-        return int(level0 + level0 * (m * 4 + 4) / (2 * m * 4 + self.dim * 4) / np.log(m))
+        # An estimate: level 0 holds vector, 2M links, a count and the label per row; a row
+        # has 1/(M-1) upper levels on average (M links + count each) behind an 8-byte
+        # pointer; the label map costs about 32 bytes a row.
+        level0 = self.dim * 4 + 2 * m * 4 + 4 + 8
+        upper = (m * 4 + 4) / (m - 1) + 8
+        return int(self.count * (level0 + upper + 32))
 
     def _search(
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
@@ -107,7 +111,7 @@ class HnswlibHnswIndex(IndexBase):
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        return self._knn(queries, min(k, self.count), max(effort, k), None)
+        return self._knn(queries, min(k, self.count), min(max(effort, k), self.count), None)
 
     def search_restricted(
         self,
@@ -118,7 +122,7 @@ class HnswlibHnswIndex(IndexBase):
         base_effort: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         # hnswlib's walk already gathers ef allowed candidates: run at the user's ef.
-        ef = max(k, base_effort)
+        ef = min(max(k, base_effort), self.count)
         return self._knn(queries, min(k, self.count), ef, restriction.as_list())
 
     def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
