@@ -97,6 +97,22 @@ def empty_hits(nq: int, k: int, metric: MetricType) -> SearchHits:
     )
 
 
+def hits_from_backend(scores: np.ndarray, ids: np.ndarray, k: int, metric: MetricType) -> SearchHits:
+    """Wrap a backend's full (nq, k) answer without copying; pad empty slots.
+
+    The hot path of an unfiltered search: the arrays come straight from the
+    backend, so they are fixed in place instead of copied into fresh ones.
+    """
+    if ids.shape[1] != k or ids.dtype != np.int64 or scores.dtype != np.float32:
+        hits = empty_hits(len(ids), k, metric)
+        fill_hits(hits, slice(None), scores, ids, metric)
+        return hits
+    empty = ids < 0
+    if empty.any():
+        scores[empty] = pad_score(metric)
+    return SearchHits(scores=scores, ids=ids)
+
+
 def fill_hits(
     hits: SearchHits,
     rows: np.ndarray | slice,

@@ -25,6 +25,8 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -157,8 +159,9 @@ class FaissHnswIndex(IndexBase):
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        params = hnsw_search_params(self._clamp_ef(effort, k))
-        return self._index.search(queries, min(k, self.count), params=params)
+        return self._index.search(
+            queries, min(k, self.count), params=_unfiltered_hnsw_params(self._clamp_ef(effort, k))
+        )
 
     def search_restricted(
         self,
@@ -223,6 +226,13 @@ def deserialize_faiss(blob: np.ndarray, expected: type) -> Any:
             f"FAISS index payload is a {type(loaded).__name__}, expected {expected.__name__}"
         )
     return loaded
+
+
+@functools.lru_cache(maxsize=64)
+def _unfiltered_hnsw_params(ef: int) -> Any:
+    """Shared, read-only settings for unfiltered searches: building a
+    SearchParametersHNSW costs more than a small HNSW search itself."""
+    return hnsw_search_params(ef)
 
 
 def hnsw_search_params(ef: int, selector: Any = None) -> Any:

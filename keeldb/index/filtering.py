@@ -37,7 +37,7 @@ from typing import Protocol
 
 import numpy as np
 
-from keeldb.index.base import SearchHits, empty_hits, fill_hits
+from keeldb.index.base import SearchHits, empty_hits, fill_hits, hits_from_backend
 from keeldb.types import MetricType
 
 
@@ -135,9 +135,8 @@ def search_planned(
     if m <= k or backend.exact_cost_rows(m) <= backend.effort_cost_rows(effort):
         return backend.search_exact(queries, k, allowed)
     if restriction is None:
-        hits = empty_hits(nq, k, metric)
         scores, ids = backend.search_unrestricted(queries, k, effort)
-        fill_hits(hits, slice(None), scores, ids, metric)
+        hits = hits_from_backend(scores, ids, k, metric)
         hits.plan["index"] = nq
         return hits
     return _search_restricted(backend, queries, k, restriction, effort, metric, policy)
