@@ -20,8 +20,9 @@ from keeldb.engine.collection import Collection
 from keeldb.engine.database import Engine
 from keeldb.errors import InvalidArgument, NotLoaded
 from keeldb.expr import CompiledFilter, compile_filter
+from keeldb.lifecycle import Lifecycle
 from keeldb.query.output import resolve_output_fields
-from keeldb.query.retrieve import QueryRequest, execute_count, execute_query
+from keeldb.query.retrieve import QueryRequest, execute_count, execute_query, explain_query
 from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
 from keeldb.schema.values import coerce_keys, to_batch
 from keeldb.types import MetricType
@@ -33,6 +34,7 @@ _RESERVED_SEARCH_KEYS = {"metric_type", "params", "offset", "radius", "range_fil
 class DataMixin:
     _engine: Engine
     _db_name: str
+    _lifecycle: Lifecycle
 
     def _db(self, kw: dict[str, Any]) -> str:  # provided by DdlMixin
         raise NotImplementedError
@@ -61,7 +63,16 @@ class DataMixin:
         return {"upsert_count": len(ids), "ids": ids, "cost": 0}
 
     def _write(self, name: str, data: Any, partition_name: str, kw: dict[str, Any]) -> list[Any]:
-        entry, coll = self._engine.collection(self._db(kw), name)
+        db = self._db(kw)
+        route = self._lifecycle.route(db, name)  # None unless a model makes this name's vectors
+        if route is not None:
+            return route.write(
+                data, lambda target, rows: self._write_to(db, target, rows, partition_name)
+            )
+        return self._write_to(db, name, data, partition_name)
+
+    def _write_to(self, db: str, name: str, data: Any, partition_name: str) -> list[Any]:
+        entry, coll = self._engine.collection(db, name)
         batch = to_batch(entry.schema, data, allocate_ids=coll.ids.allocate)
         partition = self._route(entry, batch.table, partition_name)
         coll.write(batch, partition)
@@ -88,6 +99,17 @@ class DataMixin:
         partition_name: str | None = None,
         **kw: Any,
     ) -> dict[str, int]:
+        route = self._lifecycle.route(self._db(kw), collection_name)
+        if route is not None and route.fan_out:  # a versioned collection: delete in every version
+            return route.delete(
+                lambda target: self._delete_in(target, ids, filter, partition_name, kw)
+            )
+        return self._delete_in(collection_name, ids, filter, partition_name, kw)
+
+    def _delete_in(
+        self, collection_name: str, ids: Any, filter: str | None, partition_name: str | None,
+        kw: dict[str, Any],
+    ) -> dict[str, int]:  # fmt: skip
         entry, coll = self._engine.collection(self._db(kw), collection_name)
         if ids is not None and filter:
             raise InvalidArgument("pass either ids or filter to delete, not both")
@@ -166,6 +188,30 @@ class DataMixin:
             return [{_COUNT: execute_count(coll.snapshot(), request)}]
         return execute_query(coll.snapshot(), request)
 
+    def explain(
+        self,
+        collection_name: str,
+        filter: str = "",
+        partition_names: list[str] | None = None,
+        filter_params: Mapping[str, Any] | None = None,
+        **kw: Any,
+    ) -> str:
+        """How keeldb runs ``filter`` on this collection, segment by segment (keeldb extension).
+
+        Shows the checked filter tree, then per segment whether it was skipped
+        (partitions, min/max statistics) and each step taken: a scalar-index lookup
+        with the rows it found, or a scan of all rows or of the candidate rows
+        earlier steps left; then the matching row count. Search uses the same plan
+        to build its filter bitmap.
+        """
+        entry, coll = self._loaded(collection_name, kw)
+        request = QueryRequest(
+            output=resolve_output_fields(entry.schema, [], include_pk=True),
+            filter=self._filter(entry, filter, filter_params),
+            partition_ids=self._partition_ids(entry, partition_names),
+        )
+        return explain_query(coll.snapshot(), request)
+
     def search(
         self,
         collection_name: str,
@@ -180,6 +226,8 @@ class DataMixin:
         **kw: Any,
     ) -> list[list[Hit]]:
         entry, coll = self._loaded(collection_name, kw)
+        # text is embedded with the field's model; vectors of another space are refused
+        data = self._lifecycle.search_data(self._db(kw), entry, anns_field, data, kw.get("model"))
         request = self._search_request(
             entry,
             data,

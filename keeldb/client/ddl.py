@@ -69,7 +69,7 @@ class DdlMixin:
         schema.finalize()
         specs = [_index_spec(schema, e) for e in index_entries(index_params)]
         self._engine.create_collection(
-            self._db_name,
+            self._db(kwargs),
             collection_name,
             schema,
             indexes=specs,
@@ -114,6 +114,13 @@ class DdlMixin:
             "created_timestamp": entry.created_ms << 18,
             "update_timestamp": entry.created_ms << 18,
         }
+
+    def get_collection_schema(self, collection_name: str, **kw: Any) -> CollectionSchema:
+        """The collection's schema object, resolved through aliases (keeldb extension).
+
+        Treat it as read-only: the server uses it to decode and encode wire data.
+        """
+        return self._engine.resolve(self._db(kw), collection_name).schema
 
     def rename_collection(
         self,

@@ -3,6 +3,8 @@
 ``Client("./data")`` opens (or creates) a data directory in this process — no
 server. One process at a time may open a directory; a second gets
 ``DataDirLocked``. A client is thread-safe: share one across threads.
+``Client("http://host:19530")`` returns a ``RemoteClient`` (``remote.py``) with
+the same methods, talking to ``keel serve``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from keeldb.config import Settings
 from keeldb.engine.catalog import DEFAULT_DATABASE
 from keeldb.engine.database import Engine
 from keeldb.errors import Unimplemented
+from keeldb.lifecycle import Lifecycle
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.retrieve import QueryRequest
 from keeldb.storage import FileSystem
@@ -53,6 +56,14 @@ def _translated(method: Any) -> Any:
 
 @_storage_errors_at_boundary
 class Client(DdlMixin, DataMixin):
+    def __new__(cls, uri: str = "./keeldb_data", *args: Any, **kwargs: Any) -> Any:
+        """A URI (``http://host:19530``) gives a remote client over ``keel serve``."""
+        if cls is Client and isinstance(uri, str) and "://" in uri:
+            from keeldb.client.remote import RemoteClient
+
+            return RemoteClient(uri, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         uri: str = "./keeldb_data",
@@ -66,20 +77,30 @@ class Client(DdlMixin, DataMixin):
         """Open ``uri`` (a directory). ``file_system`` swaps the I/O seam (fault tests)."""
         if "://" in uri:
             raise Unimplemented(
-                f"remote URIs ({uri}) are not supported by keeldb.Client yet",
-                hint="use pymilvus.MilvusClient against `keel serve`, or pass a directory path",
+                f"remote URIs ({uri}) are served by keeldb.Client itself, not by subclasses",
+                hint="call keeldb.Client(uri), or pass a directory path",
             )
         try:
             self._engine = Engine(uri, settings or Settings(sync_mode=sync_mode), file_system)
         except OSError as exc:
             raise storage_error(f"opening data directory '{uri}'", exc) from exc
         self._db_name = db_name or DEFAULT_DATABASE
+        try:
+            self._lifecycle = Lifecycle(self._engine, self)
+        except BaseException:
+            self._engine.close()
+            raise
         if db_name:
             self.use_database(db_name)
 
     @property
     def path(self) -> str:
         return self._engine.path
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """Models, embedding spaces, versioned collections, evaluation, promotion (keeldb)."""
+        return self._lifecycle
 
     def flush(self, collection_name: str, timeout: float | None = None, **kw: Any) -> None:
         _, coll = self._engine.collection(self._db(kw), collection_name)
@@ -134,6 +155,7 @@ class Client(DdlMixin, DataMixin):
         return SearchIterator(coll.snapshot(), request, batch_size, limit)
 
     def close(self) -> None:
+        self._lifecycle.close()
         self._engine.close()
 
     def __enter__(self) -> Client:

@@ -66,6 +66,8 @@ class Collection:
         self.fs = fs
         self.settings = settings
         self.index_specs = index_specs
+        #: scalar fields with an index spec -> index type (indexes are built in memory)
+        self.scalar_index_types: dict[str, str] = {}
         self._on_new_segment = on_new_segment
         self._lock = threading.RLock()
         self._pk = schema.primary_field.name
@@ -234,6 +236,7 @@ class Collection:
         if mt.num_rows:
             if mt.live_rows:
                 seg = mt.seal()
+                seg.install_scalar_indexes(seg.build_scalar_indexes(self.scalar_index_types))
                 save_segment_data(self.fs, self.root, seg)
                 self.sealed.append(seg)
                 new_segments.append(seg)
@@ -291,6 +294,7 @@ class Collection:
         )
         self.next_segment_id += 1
         save_segment_data(self.fs, self.root, merged)
+        merged.install_scalar_indexes(merged.build_scalar_indexes(self.scalar_index_types))
         return merged
 
     def _commit_manifest(self, *, flushed_seq: int) -> None:
@@ -361,6 +365,22 @@ class Collection:
             if changed:
                 self._commit_manifest(flushed_seq=self.flushed_seq)
             return [seg.segment_id for seg in self.sealed]
+
+    def set_scalar_indexes(self, index_types: dict[str, str]) -> None:
+        """Scalar fields to index (field -> index type); builds what sealed segments lack.
+
+        Builds run outside the collection lock (segment tables are immutable);
+        segments sealed meanwhile are built at seal time with the new types.
+        """
+        with self._lock:
+            self.scalar_index_types = dict(index_types)
+            segments = list(self.sealed)
+        built = [(seg, seg.build_scalar_indexes(index_types)) for seg in segments]
+        with self._lock:
+            if self.scalar_index_types != index_types:
+                return  # changed again meanwhile; that call installs its own
+            for seg, indexes in built:
+                seg.install_scalar_indexes(indexes)
 
     def index_progress(self, field: str) -> tuple[int, int]:
         """(indexed rows, total rows) of a vector field."""

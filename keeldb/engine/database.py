@@ -42,6 +42,7 @@ from keeldb.errors import (
 )
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import validate_name
+from keeldb.types import DataType
 from keeldb.storage import (
     DirectoryLock,
     FileSystem,
@@ -179,6 +180,7 @@ class Engine:
                         {s.field: s for s in entry.indexes.values() if _is_vector(entry, s)},
                         self.builder.submit,
                     )
+                    coll.set_scalar_indexes(_scalar_index_types(entry))
                     self._open[entry.collection_id] = coll
         return entry, coll
 
@@ -404,6 +406,8 @@ class Engine:
             if _is_vector(entry, spec):
                 for segment_id in coll.set_index_spec(spec.field, spec):
                     self.builder.submit(coll, segment_id)
+            else:
+                coll.set_scalar_indexes(_scalar_index_types(entry))
 
     def drop_index(self, db: str, name: str, index_name: str) -> None:
         with self._ddl:
@@ -419,6 +423,8 @@ class Engine:
             self._commit()
             if _is_vector(entry, spec):
                 coll.set_index_spec(spec.field, None)
+            else:
+                coll.set_scalar_indexes(_scalar_index_types(entry))
 
     # -- lifecycle -------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -438,6 +444,20 @@ class Engine:
                     log.exception("closing collection at %s failed", coll.root)
             self._open.clear()
             self._lock_file.release()
+
+
+def _scalar_index_types(entry: CollectionEntry) -> dict[str, str]:
+    """Indexable scalar fields with an index spec -> the spec's index type.
+
+    INT*, FLOAT, DOUBLE, VARCHAR and BOOL fields get an in-memory index; specs on
+    JSON and ARRAY fields are kept in the catalog but have no index yet.
+    """
+    out = {}
+    for spec in entry.indexes.values():
+        dtype = entry.schema.field(spec.field).dtype
+        if dtype.is_numeric or dtype.is_string or dtype == DataType.BOOL:
+            out[spec.field] = spec.index_type
+    return out
 
 
 def _is_vector(entry: CollectionEntry, spec: IndexSpec) -> bool:

@@ -13,6 +13,8 @@ Both kinds hand readers a ``SegmentView`` (cached until the segment changes).
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from keeldb.index import VectorIndex
+from keeldb.query.json_cache import forget_segment, new_token
 from keeldb.query.pk_index import PkIndex, key_array
+from keeldb.query.scalar_index import ScalarIndex, value_family
 from keeldb.query.snapshot import SegmentView
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import PARTITION_COLUMN
@@ -140,6 +144,9 @@ class SealedSegment:
         self.stats = column_stats(table)
         self.partitions = frozenset(pc.unique(table.column(PARTITION_COLUMN)).to_pylist())
         self.indexes: dict[str, VectorIndex] = {}
+        self.scalar_indexes: dict[str, ScalarIndex] = {}
+        self.cache_token = new_token()
+        weakref.finalize(self, forget_segment, self.cache_token)
         self.files: dict[str, FileRef] = {}
         self.index_files: dict[str, dict[str, Any]] = {}
         self.alive_ref: FileRef | None = None
@@ -170,6 +177,28 @@ class SealedSegment:
             self.indexes[field] = index
         self._view = None
 
+    def build_scalar_indexes(self, index_types: Mapping[str, str]) -> dict[str, ScalarIndex]:
+        """The scalar indexes asked for (field -> index type), reusing built ones.
+
+        Pure: nothing on the segment changes (install the result with
+        :meth:`install_scalar_indexes`), so it may run outside the collection
+        lock. Fields whose type has no scalar index (JSON, ARRAY) are skipped.
+        """
+        built: dict[str, ScalarIndex] = {}
+        schema = self.table.schema
+        for name, index_type in index_types.items():
+            old = self.scalar_indexes.get(name)
+            if old is not None and old.index_type == index_type:
+                built[name] = old
+            elif name in schema.names and value_family(schema.field(name).type):
+                built[name] = ScalarIndex.build(self.table.column(name), index_type)
+        return built
+
+    def install_scalar_indexes(self, indexes: dict[str, ScalarIndex]) -> None:
+        if indexes != self.scalar_indexes:
+            self.scalar_indexes = indexes  # replaced, never mutated: views keep theirs
+            self._view = None
+
     def view(self) -> SegmentView:
         if self._view is None:
             self._view = SegmentView(
@@ -183,13 +212,16 @@ class SealedSegment:
                 stats=self.stats,
                 partitions=self.partitions,
                 live_rows=self.live_rows,
+                scalar_indexes=self.scalar_indexes,
+                cache_token=self.cache_token,
             )
         return self._view
 
     def memory_bytes(self) -> int:
         vectors = sum(v.nbytes for v in self.vectors.values())
         indexes = sum(i.memory_bytes() for i in self.indexes.values())
-        return int(self.table.nbytes + vectors + indexes + self.pk_index.memory_bytes())
+        scalar = sum(i.memory_bytes() for i in self.scalar_indexes.values())
+        return int(self.table.nbytes + vectors + indexes + scalar + self.pk_index.memory_bytes())
 
 
 def column_stats(table: pa.Table) -> dict[str, tuple[Any, Any]]:

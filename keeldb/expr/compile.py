@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from keeldb.errors import FilterError
 from keeldb.expr import ast
-from keeldb.expr.evaluate import Evaluator
+from keeldb.expr.evaluate import Evaluator, JsonSource
 from keeldb.expr.explain import render
 from keeldb.expr.parser import parse_expression
 from keeldb.expr.pruning import may_match
@@ -39,17 +39,28 @@ class CompiledFilter:
             node.column for node in ast.walk(root) if isinstance(node, ast.Ref)
         )
 
-    def evaluate(self, table: pa.Table) -> np.ndarray:
+    def evaluate(self, table: pa.Table, json_source: JsonSource | None = None) -> np.ndarray:
         """One bool per row of ``table``: True where the row matches."""
+        true, _ = self.evaluate_node(self.root, table, json_source)
+        return true
+
+    def evaluate_node(
+        self, node: ast.Node, table: pa.Table, json_source: JsonSource | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Masks (true, false) of one condition of this filter's tree over ``table``.
+
+        Rows in neither mask are unknown (a null took part). ``json_source``
+        may supply the values of JSON paths (a parse cache); see :mod:`evaluate`.
+        """
         try:
-            true, _ = Evaluator(table).condition(self.root)
+            true, false = Evaluator(table, json_source).condition(node)
         except FilterError:
             raise
         except Exception as exc:  # an engine/table mismatch, not a user error
             raise FilterError(
                 f"cannot evaluate filter {self.expression!r}: {type(exc).__name__}: {exc}"
             ) from exc
-        return np.ascontiguousarray(true, dtype=bool)
+        return np.ascontiguousarray(true, dtype=bool), np.ascontiguousarray(false, dtype=bool)
 
     def primary_key_values(self, pk_name: str) -> list | None:
         """The keys when the filter is only ``pk == v`` / ``pk in [...]`` OR-ed."""

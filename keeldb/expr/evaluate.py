@@ -12,6 +12,7 @@ literals). Every column is read and converted at most once per table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,12 +32,18 @@ Tri = tuple[np.ndarray, np.ndarray]
 Value = Any  # Num | Strs | Bools | Lists | JsonValues | bool | int | float | str
 
 
+#: ``(column, path) -> JsonValues | None``: values of a JSON path kept elsewhere
+#: (the engine's parse cache of immutable segments); None means "parse it here"
+JsonSource = Callable[[str, tuple], "JsonValues | None"]
+
+
 class Evaluator:
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, json_source: JsonSource | None = None) -> None:
         self.table = table
         self.n = table.num_rows
         self._columns: dict[str, Any] = {}
         self._paths: dict[tuple, JsonValues] = {}
+        self._json_source = json_source
 
     # -- conditions ---------------------------------------------------------------
     def condition(self, node: ast.Node) -> Tri:
@@ -164,6 +171,10 @@ class Evaluator:
 
     def json_path(self, column: str, path: tuple) -> JsonValues:
         key = (column, path)
+        if key not in self._paths and self._json_source is not None:
+            cached = self._json_source(column, path)
+            if cached is not None:
+                self._paths[key] = cached
         if key not in self._paths:
             docs_key = (column, ())
             if docs_key not in self._paths:

@@ -136,6 +136,48 @@ class JsonValues:
     def __len__(self) -> int:
         return len(self.values)
 
+    def take(self, rows: np.ndarray) -> JsonValues:
+        """The values of the given rows (typed views already built are sliced, not rebuilt)."""
+        values = self.values
+        out = JsonValues.__new__(JsonValues)
+        out.values = [values[i] for i in rows.tolist()]
+        out.exists = self.exists[rows]
+        out.present = self.present[rows]
+        cached = self.__dict__
+        if "numbers" in cached:
+            num: Num = cached["numbers"]
+            out.__dict__["numbers"] = Num(
+                None if num.ints is None else num.ints[rows],
+                None if num.floats is None else num.floats[rows],
+                None if num.isf is None else num.isf[rows],
+                num.valid[rows],
+            )
+        if "strings" in cached:
+            strs: Strs = cached["strings"]
+            out.__dict__["strings"] = Strs(strs.arr.take(pa.array(rows)), strs.valid[rows])
+        if "booleans" in cached:
+            bools: Bools = cached["booleans"]
+            out.__dict__["booleans"] = Bools(bools.vals[rows], bools.valid[rows])
+        if "is_list" in cached:
+            out.__dict__["is_list"] = cached["is_list"][rows]
+        return out
+
+    def memory_bytes(self) -> int:
+        """A rough size: the row list, masks and typed views built so far."""
+        n = len(self.values)
+        size = 8 * n + self.exists.nbytes + self.present.nbytes
+        for name in ("numbers", "strings", "booleans", "is_list"):
+            view = self.__dict__.get(name)
+            if isinstance(view, Num):
+                size += sum(a.nbytes for a in (view.ints, view.floats, view.isf) if a is not None)
+            elif isinstance(view, Strs):
+                size += view.arr.nbytes
+            elif isinstance(view, Bools):
+                size += 2 * n
+            elif view is not None:
+                size += n
+        return size
+
 
 def json_equal(a: Any, b: Any) -> bool:
     """JSON equality: numbers by value, booleans never equal to numbers."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from keeldb.expr import CompiledFilter
+from keeldb.query.filter_plan import filter_rows
 from keeldb.query.output import OutputSpec, materialize
 from keeldb.query.pk_index import key_array
 from keeldb.query.snapshot import SegmentView, Snapshot
@@ -76,14 +77,48 @@ def _matching_rows(snapshot: Snapshot, request: QueryRequest) -> list[tuple[int,
     return out
 
 
+def explain_query(snapshot: Snapshot, request: QueryRequest) -> str:
+    """What a query with this request does, segment by segment (and how many rows match).
+
+    Runs the query's matching step with a trace: index lookups, scans (of all rows
+    or of the candidate rows left by earlier steps) and skipped segments.
+    """
+    pk_name = snapshot.schema.primary_field.name
+    row_filter = request.filter
+    lines = [row_filter.explain() if row_filter is not None else "filter: (none)"]
+    total = 0
+    for seg in snapshot.segments:
+        kind = "segment" if seg.cache_token else "growing segment"
+        indexes = ", ".join(f"{k} {v.index_type}" for k, v in sorted(seg.scalar_indexes.items()))
+        head = f"{kind} {seg.segment_id} ({seg.num_rows:,} rows, {seg.live_rows:,} live"
+        head += f"; scalar indexes: {indexes})" if indexes else ")"
+        trace: list[str] = []
+        mask = _segment_mask(seg, request, None, row_filter, pk_name, trace)
+        if mask is None:
+            lines.append(f"{head}: skipped ({trace[0] if trace else 'no rows'})")
+            continue
+        matched = int(np.count_nonzero(mask))
+        total += matched
+        lines.append(head + ":")
+        lines.extend("  " + step for step in trace)
+        lines.append(f"  = {matched:,} rows")
+    lines.append(f"total: {total:,} rows")
+    return "\n".join(lines)
+
+
 def _segment_mask(
     seg: SegmentView,
     request: QueryRequest,
     keys: np.ndarray | None,
     row_filter: CompiledFilter | None,
     pk_name: str,
+    trace: list[str] | None = None,
 ) -> np.ndarray | None:
-    if seg.num_rows == 0 or seg.live_rows == 0 or seg.skips_partitions(request.partition_ids):
+    if seg.num_rows == 0 or seg.live_rows == 0:
+        return None
+    if seg.skips_partitions(request.partition_ids):
+        if trace is not None:
+            trace.append("not in the requested partitions")
         return None
     mask = seg.alive.copy()
     if keys is not None:
@@ -95,8 +130,10 @@ def _segment_mask(
         mask &= key_array(seg.table.column(pk_name)) > request.pk_after
     if row_filter is not None and mask.any():
         if not row_filter.may_match(seg.stats):
+            if trace is not None:
+                trace.append("min/max statistics rule out a match")
             return None
-        mask &= row_filter.evaluate(seg.table)
+        mask = filter_rows(row_filter, seg, mask, trace)
     return mask
 
 

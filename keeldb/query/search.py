@@ -21,6 +21,7 @@ import numpy as np
 from keeldb.errors import InvalidArgument
 from keeldb.expr import CompiledFilter
 from keeldb.index import exact_search
+from keeldb.query.filter_plan import filter_rows
 from keeldb.query.output import OutputSpec, materialize
 from keeldb.query.snapshot import SegmentView, Snapshot
 from keeldb.types import MetricType
@@ -115,8 +116,7 @@ def _search_segment(
     if request.filter is not None:
         if not request.filter.may_match(seg.stats):
             return None
-        matched = request.filter.evaluate(seg.table)
-        mask = matched if mask is None else mask & matched
+        mask = filter_rows(request.filter, seg, mask)
     if mask is not None and not mask.any():
         return None
     index = seg.indexes.get(request.field)

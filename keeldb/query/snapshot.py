@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from keeldb.index import VectorIndex
 from keeldb.query.pk_index import PkIndex, key_array
+from keeldb.query.scalar_index import ScalarIndex
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import PARTITION_COLUMN
 
@@ -36,6 +37,10 @@ class SegmentView:
     live_rows: int = -1
     #: primary keys as a numpy array (int64 or str), when the segment keeps one
     pk_keys: np.ndarray | None = None
+    #: scalar indexes of a sealed segment, by column name
+    scalar_indexes: Mapping[str, ScalarIndex] = field(default_factory=dict)
+    #: identifies a sealed segment's immutable data in the JSON parse cache (0: growing)
+    cache_token: int = 0
 
     @property
     def num_rows(self) -> int:

@@ -77,8 +77,10 @@ def test_group_commit_shares_syncs(tmp_path, mode):
     assert sorted(acked) == list(range(1, total + 1))
     writes, fsyncs = fs.count("write"), fs.count("fsync")
     wal.close()
-    assert writes < total  # records were batched into shared writes
     if mode == "fsync":
+        # the 2 ms fsync makes writers pile up behind the leader, so batching is
+        # certain; in "flush" mode it depends on thread timing and is not asserted
+        assert writes < total
         assert fsyncs < total
     assert [s for s, _ in replay(tmp_path)] == list(range(1, total + 1))
 
