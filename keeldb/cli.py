@@ -50,22 +50,57 @@ def info(data_dir: str) -> None:
 
 @main.command()
 @click.option("--data-dir", default="./data", show_default=True, help="Data directory to serve.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; 0.0.0.0 serves every interface.")
-@click.option("--port", default=19530, show_default=True, type=click.IntRange(0, 65535),
-              help="gRPC port (Milvus protocol); 0 picks a free port and prints it.")
-@click.option("--workers", default=32, show_default=True, type=click.IntRange(1, 1024),
-              help="Threads serving requests concurrently.")
-@click.option("--grace", "grace_s", default=30.0, show_default=True, type=float,
-              help="Seconds in-flight requests get to finish on shutdown.")
-@click.option("--sync-mode", default="fsync", show_default=True,
-              type=click.Choice(["fsync", "flush", "none"]),
-              help="When writes are acknowledged: after fsync (default), after handing to the OS, "
-                   "or buffered.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(data_dir: str, host: str, port: int, workers: int, grace_s: float, sync_mode: str,
-          log_level: str) -> None:
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; 0.0.0.0 serves every interface.",
+)
+@click.option(
+    "--port",
+    default=19530,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="gRPC port (Milvus protocol); 0 picks a free port and prints it.",
+)
+@click.option(
+    "--workers",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Threads serving requests concurrently.",
+)
+@click.option(
+    "--grace",
+    "grace_s",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="Seconds in-flight requests get to finish on shutdown.",
+)
+@click.option(
+    "--sync-mode",
+    default="fsync",
+    show_default=True,
+    type=click.Choice(["fsync", "flush", "none"]),
+    help="When writes are acknowledged: after fsync (default), after handing to the OS, "
+    "or buffered.",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+def serve(
+    data_dir: str,
+    host: str,
+    port: int,
+    workers: int,
+    grace_s: float,
+    sync_mode: str,
+    log_level: str,
+) -> None:
     """Serve DATA_DIR over the Milvus gRPC protocol, so pymilvus and the other Milvus SDKs
     work against it unchanged.
 
@@ -76,7 +111,8 @@ def serve(data_dir: str, host: str, port: int, workers: int, grace_s: float, syn
     import sys
 
     logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr,
+        level=log_level.upper(),
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -88,15 +124,28 @@ def serve(data_dir: str, host: str, port: int, workers: int, grace_s: float, syn
         ) from exc
     from keeldb.errors import KeelError
 
-    options = ServeOptions(data_dir=data_dir, host=host, port=port, workers=workers,
-                           grace_s=grace_s, sync_mode=sync_mode)
+    options = ServeOptions(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        grace_s=grace_s,
+        sync_mode=sync_mode,
+    )
     try:
         code = run_server(options)
     except (KeelError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     sys.exit(code)
 
-main.add_command(__import__("keeldb.lifecycle.cli").lifecycle.cli.lifecycle_group)
+
+def _register_subcommands() -> None:
+    from keeldb.lifecycle.cli import lifecycle_group
+
+    main.add_command(lifecycle_group)
+
+
+_register_subcommands()
 
 if __name__ == "__main__":
     main()
