@@ -2,6 +2,7 @@
 
 keel quickstart [--data-dir ./data]   create, insert, search, print
 keel info --data-dir ./data            collections, row counts, indexes
+keel serve --data-dir ./data           Milvus gRPC on 19530, Milvus REST API v2 on 19531
 """
 
 from __future__ import annotations
@@ -64,6 +65,19 @@ def info(data_dir: str) -> None:
     help="gRPC port (Milvus protocol); 0 picks a free port and prints it.",
 )
 @click.option(
+    "--rest-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Port of the Milvus REST API v2 (/v2/vectordb/...). Default: the gRPC port + 1 "
+    "(19531), or a free port when --port is 0; 0 picks a free port and prints it.",
+)
+@click.option(
+    "--no-rest",
+    is_flag=True,
+    default=False,
+    help="Serve only the gRPC protocol, no REST API.",
+)
+@click.option(
     "--workers",
     default=32,
     show_default=True,
@@ -96,16 +110,19 @@ def serve(
     data_dir: str,
     host: str,
     port: int,
+    rest_port: int | None,
+    no_rest: bool,
     workers: int,
     grace_s: float,
     sync_mode: str,
     log_level: str,
 ) -> None:
     """Serve DATA_DIR over the Milvus gRPC protocol, so pymilvus and the other Milvus SDKs
-    work against it unchanged.
+    work against it unchanged, and over the Milvus REST API v2 on a second port.
 
-    Prints "keel serve listening on HOST:PORT" once ready. SIGTERM or Ctrl-C stops
-    accepting requests, lets in-flight ones finish, flushes and exits 0.
+    Prints "keel serve REST listening on HOST:PORT", then "keel serve listening on
+    HOST:PORT" (gRPC) once ready. SIGTERM or Ctrl-C stops accepting requests, lets
+    in-flight ones finish, flushes and exits 0.
     """
     import logging
     import sys
@@ -128,6 +145,7 @@ def serve(
         data_dir=data_dir,
         host=host,
         port=port,
+        rest_port=None if no_rest else _rest_port(port, rest_port),
         workers=workers,
         grace_s=grace_s,
         sync_mode=sync_mode,
@@ -137,6 +155,16 @@ def serve(
     except (KeelError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     sys.exit(code)
+
+
+def _rest_port(grpc_port: int, rest_port: int | None) -> int:
+    if rest_port is not None:
+        return rest_port
+    if grpc_port == 0:
+        return 0
+    if grpc_port == 65535:
+        raise click.UsageError("--port 65535 leaves no default REST port: pass --rest-port")
+    return grpc_port + 1
 
 
 def _register_subcommands() -> None:

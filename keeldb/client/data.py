@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,11 +25,24 @@ from keeldb.lifecycle import Lifecycle
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.retrieve import QueryRequest, execute_count, execute_query, explain_query
 from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
+from keeldb.query.snapshot import Snapshot
 from keeldb.schema.values import coerce_keys, to_batch
 from keeldb.types import MetricType
 
 _COUNT = "count(*)"
 _RESERVED_SEARCH_KEYS = {"metric_type", "params", "offset", "radius", "range_filter", "limit"}
+
+
+@dataclass(frozen=True)
+class PinnedSnapshot:
+    """A collection as of one moment, for reads that must agree with each other.
+
+    ``Client.pin_snapshot`` makes one; ``query(..., snapshot=pinned)`` reads it
+    instead of the current data. Holding it keeps the segments it names in memory.
+    """
+
+    collection_id: int
+    snapshot: Snapshot
 
 
 class DataMixin:
@@ -158,6 +172,8 @@ class DataMixin:
         partition_names: list[str] | None = None,
         **kw: Any,
     ) -> list[dict[str, Any]]:
+        """Rows matching ``filter`` / ``ids``; ``snapshot=`` (from ``pin_snapshot``) reads
+        the collection as of that snapshot instead of now (keeldb extension)."""
         entry, coll = self._loaded(collection_name, kw)
         fields = list(output_fields or ["*"])
         counting = _COUNT in fields
@@ -184,9 +200,10 @@ class DataMixin:
             limit=limit,
             offset=offset,
         )
+        snapshot = self._read_view(entry, coll, kw.get("snapshot"))
         if counting:
-            return [{_COUNT: execute_count(coll.snapshot(), request)}]
-        return execute_query(coll.snapshot(), request)
+            return [{_COUNT: execute_count(snapshot, request)}]
+        return execute_query(snapshot, request)
 
     def explain(
         self,
@@ -279,6 +296,21 @@ class DataMixin:
         )
 
     # -- helpers ---------------------------------------------------------------
+    def _read_view(
+        self, entry: CollectionEntry, coll: Collection, pinned: PinnedSnapshot | None
+    ) -> Snapshot:
+        """The snapshot a read runs on: a pinned one (same collection only), else a fresh one."""
+        if pinned is None:
+            return coll.snapshot()
+        if pinned.collection_id != entry.collection_id:
+            raise InvalidArgument(
+                f"the pinned snapshot belongs to collection id {pinned.collection_id}, "
+                f"not to '{entry.name}' (id {entry.collection_id}): "
+                "was the collection dropped and re-created?",
+                hint="start the iterator again",
+            )
+        return pinned.snapshot
+
     def _loaded(self, name: str, kw: dict[str, Any]) -> tuple[CollectionEntry, Collection]:
         entry, coll = self._engine.collection(self._db(kw), name)
         if not entry.loaded:

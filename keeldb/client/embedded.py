@@ -13,7 +13,7 @@ import functools
 import inspect
 from typing import Any
 
-from keeldb.client.data import DataMixin
+from keeldb.client.data import DataMixin, PinnedSnapshot
 from keeldb.client.ddl import DdlMixin
 from keeldb.client.iterators import QueryIterator, SearchIterator
 from keeldb.config import Settings
@@ -113,6 +113,16 @@ class Client(DdlMixin, DataMixin):
 
     def get_compaction_state(self, job_id: int, **kw: Any) -> str:
         return "Completed"
+
+    def pin_snapshot(self, collection_name: str, **kw: Any) -> PinnedSnapshot:
+        """The collection as of now, for ``query(..., snapshot=...)`` (keeldb extension).
+
+        Reads given the pinned snapshot see exactly the rows that were live when
+        it was taken, whatever is written meanwhile; the server pins one per
+        pymilvus ``query_iterator`` session so its pages agree.
+        """
+        entry, coll = self._loaded(collection_name, kw)
+        return PinnedSnapshot(entry.collection_id, coll.snapshot())
 
     def query_iterator(
         self,

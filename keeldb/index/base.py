@@ -97,7 +97,9 @@ def empty_hits(nq: int, k: int, metric: MetricType) -> SearchHits:
     )
 
 
-def hits_from_backend(scores: np.ndarray, ids: np.ndarray, k: int, metric: MetricType) -> SearchHits:
+def hits_from_backend(
+    scores: np.ndarray, ids: np.ndarray, k: int, metric: MetricType
+) -> SearchHits:
     """Wrap a backend's full (nq, k) answer without copying; pad empty slots.
 
     The hot path of an unfiltered search: the arrays come straight from the
@@ -152,6 +154,14 @@ def as_matrix(array: np.ndarray, dim: int, what: str) -> np.ndarray:
 
     A single vector of shape (dim,) is read as one row.
     """
+    if (
+        isinstance(array, np.ndarray)
+        and array.dtype == np.float32
+        and array.ndim == 2
+        and array.shape[1] == dim
+        and array.flags.c_contiguous
+    ):
+        return array  # already what every backend wants: the common, hot case
     matrix = np.asarray(array)
     if matrix.ndim == 1 and matrix.shape[0] == dim:
         matrix = matrix.reshape(1, dim)
@@ -211,6 +221,7 @@ class IndexBase:
         self.dim = dim
         self.params = dict(params)
         self.count = 0
+        self._resolved: dict[tuple[Any, int], dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -228,20 +239,34 @@ class IndexBase:
     ) -> SearchHits:
         """Top-``k`` allowed rows per query; see :class:`VectorIndex` and the module doc."""
         k = check_k(k)
-        search_params = resolve_search_params(self.index_type, params, k)
+        search_params = self._search_params(params, k)
         prepared = self.prepare(queries, "query vectors", copy=False)
         mask = check_allowed(allowed, self.count)
         if self.count == 0 or len(prepared) == 0:
             return empty_hits(len(prepared), k, self.metric)
         return self._search(prepared, k, mask, search_params)
 
+    def _search_params(self, params: Mapping[str, Any] | None, k: int) -> dict[str, Any]:
+        """``resolve_search_params``, memoised: the same few settings recur on every call."""
+        try:
+            key = (tuple(sorted(params.items())) if params else (), k)
+            cached = self._resolved.get(key)
+        except TypeError:  # an unhashable value: validate without the cache
+            return resolve_search_params(self.index_type, params, k)
+        if cached is None:
+            cached = resolve_search_params(self.index_type, params, k)
+            if len(self._resolved) < 256:
+                self._resolved[key] = cached
+        return cached
+
     def prepare(self, vectors: np.ndarray, what: str, *, copy: bool) -> np.ndarray:
         """Validated float32 rows; unit-normalised (always a copy) for COSINE."""
         matrix = as_matrix(vectors, self.dim, what)
         if self.metric is MetricType.COSINE:
             return normalized(matrix)
-        aliased = isinstance(vectors, np.ndarray) and np.may_share_memory(matrix, vectors)
-        return matrix.copy() if copy and aliased else matrix
+        if copy and isinstance(vectors, np.ndarray) and np.may_share_memory(matrix, vectors):
+            return matrix.copy()
+        return matrix
 
     def to_bytes(self) -> bytes:
         meta = {

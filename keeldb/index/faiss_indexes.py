@@ -26,7 +26,6 @@ Invariants:
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -159,8 +158,11 @@ class FaissHnswIndex(IndexBase):
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        return self._index.search(
-            queries, min(k, self.count), params=_unfiltered_hnsw_params(self._clamp_ef(effort, k))
+        return search_into(
+            self._index,
+            queries,
+            min(k, self.count),
+            _unfiltered_hnsw_params(self._clamp_ef(effort, k)),
         )
 
     def search_restricted(
@@ -226,6 +228,20 @@ def deserialize_faiss(blob: np.ndarray, expected: type) -> Any:
             f"FAISS index payload is a {type(loaded).__name__}, expected {expected.__name__}"
         )
     return loaded
+
+
+def search_into(
+    index: Any, queries: np.ndarray, k: int, params: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """``index.search`` without faiss's Python wrapper (its argument checks cost
+    about as much as a small HNSW search); ``queries`` must be C-contiguous float32."""
+    n = len(queries)
+    distances = np.empty((n, k), dtype=np.float32)
+    labels = np.empty((n, k), dtype=np.int64)
+    index.search_c(
+        n, faiss.swig_ptr(queries), k, faiss.swig_ptr(distances), faiss.swig_ptr(labels), params
+    )
+    return distances, labels
 
 
 @functools.lru_cache(maxsize=64)

@@ -95,13 +95,17 @@ def execute_search(snapshot: Snapshot, request: SearchRequest) -> list[list[Hit]
     if not parts:
         return [[] for _ in range(nq)]
     seg_pos, scores, ids = _merge(parts, k, request.metric)
-    results: list[list[Hit]] = []
-    for q in range(nq):
-        take = slice(request.offset, k)
-        results.append(
-            _hits_for(snapshot, seg_pos[q, take], ids[q, take], scores[q, take], request, pk_name)
-        )
-    return results
+    take = slice(request.offset, k)
+    if seg_pos.ndim == 0:  # one segment answered: no per-hit segment lookups
+        view = snapshot.segments[int(seg_pos)]
+        return [
+            _hits_from_segment(view, ids[q, take], scores[q, take], request, pk_name)
+            for q in range(nq)
+        ]
+    return [
+        _hits_for(snapshot, seg_pos[q, take], ids[q, take], scores[q, take], request, pk_name)
+        for q in range(nq)
+    ]
 
 
 def _search_segment(
@@ -133,7 +137,7 @@ def _merge(
     """Merge per-segment top-k lists into (segment position, local id, score)."""
     if len(parts) == 1:
         position, scores, ids = parts[0]
-        return np.full(ids.shape, position, dtype=np.int32), scores, ids
+        return np.int32(position), scores, ids  # a scalar: every hit is from one segment
     scores = np.concatenate([p[1] for p in parts], axis=1)
     ids = np.concatenate([p[2] for p in parts], axis=1)
     seg_pos = np.concatenate([np.full(p[2].shape, p[0]) for p in parts], axis=1)
@@ -161,15 +165,6 @@ def _hits_for(
     n = len(ids)
     make = hit_class(pk_name)
     wants_fields = not request.output.is_empty
-    first = int(seg_pos[0]) if n else 0
-    if n and (seg_pos == first).all():  # common case: every hit from one segment
-        view = snapshot.segments[first]
-        pks = view.keys(pk_name)[ids].tolist()
-        rows = materialize(view, ids, request.output) if wants_fields else [{} for _ in pks]
-        return [
-            make({pk_name: pk, "distance": score, "entity": row})
-            for pk, score, row in zip(pks, scores.tolist(), rows)
-        ]
     pks: list[Any] = [None] * n
     entities: list[dict[str, Any]] = [{} for _ in range(n)]
     for position in np.unique(seg_pos):
@@ -185,6 +180,27 @@ def _hits_for(
     return [
         make({pk_name: pk, "distance": score, "entity": entity})
         for pk, score, entity in zip(pks, scores.tolist(), entities)
+    ]
+
+
+def _hits_from_segment(
+    view: SegmentView, ids: np.ndarray, scores: np.ndarray, request: SearchRequest, pk_name: str
+) -> list[Hit]:
+    """Hits when every one comes from ``view`` (one segment, or one answered)."""
+    if ids[-1] < 0:  # padding sits at the end
+        valid = ids >= 0
+        ids, scores = ids[valid], scores[valid]
+    pks = view.keys(pk_name)[ids].tolist()
+    make = hit_class(pk_name)
+    if request.output.is_empty:
+        return [
+            make({pk_name: pk, "distance": score, "entity": {}})
+            for pk, score in zip(pks, scores.tolist())
+        ]
+    rows = materialize(view, ids, request.output)
+    return [
+        make({pk_name: pk, "distance": score, "entity": row})
+        for pk, score, row in zip(pks, scores.tolist(), rows)
     ]
 
 

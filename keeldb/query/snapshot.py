@@ -41,10 +41,12 @@ class SegmentView:
     scalar_indexes: Mapping[str, ScalarIndex] = field(default_factory=dict)
     #: identifies a sealed segment's immutable data in the JSON parse cache (0: growing)
     cache_token: int = 0
+    #: the table's row count, read once (pyarrow's property is slow on hot paths)
+    num_rows: int = -1
 
-    @property
-    def num_rows(self) -> int:
-        return self.table.num_rows
+    def __post_init__(self) -> None:
+        if self.num_rows < 0:
+            object.__setattr__(self, "num_rows", self.table.num_rows)
 
     def keys(self, pk_name: str) -> np.ndarray:
         """All primary keys of the segment, by local id (cached per view)."""

@@ -132,13 +132,24 @@ class CollectionSchema:
         return self
 
     # -- lookup ---------------------------------------------------------------
+    def _derived(self) -> _Derived:
+        """Lookups computed once per field list (they sit on every request's path)."""
+        key = (id(self.fields), len(self.fields))
+        derived = self.__dict__.get("_derived_cache")
+        if derived is None or derived.key != key:
+            derived = self.__dict__["_derived_cache"] = _Derived(key, self.fields)
+        return derived
+
     @property
     def primary_field(self) -> FieldSchema:
-        return next(f for f in self.fields if f.is_primary)
+        primary = self._derived().primary
+        if primary is None:
+            raise SchemaError("schema does not contain primary key field")
+        return primary
 
     @property
     def vector_fields(self) -> list[FieldSchema]:
-        return [f for f in self.fields if f.is_vector]
+        return list(self._derived().vectors)
 
     @property
     def scalar_fields(self) -> list[FieldSchema]:
@@ -153,7 +164,7 @@ class CollectionSchema:
         return [f.name for f in self.fields]
 
     def by_name(self) -> dict[str, FieldSchema]:
-        return {f.name: f for f in self.fields}
+        return dict(self._derived().by_name)
 
     def field(self, name: str) -> FieldSchema:
         for f in self.fields:
@@ -166,6 +177,9 @@ class CollectionSchema:
 
     def vector_field(self, name: str | None) -> FieldSchema:
         """The vector field ``name``, or the only vector field when name is empty."""
+        vectors = self._derived().vectors
+        if not name and len(vectors) == 1:
+            return vectors[0]
         if name:
             f = self.field(name)
             if not f.is_vector:
@@ -256,6 +270,16 @@ class CollectionSchema:
 
     def __repr__(self) -> str:
         return f"CollectionSchema({self.to_dict()!r})"
+
+
+class _Derived:
+    __slots__ = ("key", "primary", "vectors", "by_name")
+
+    def __init__(self, key: tuple[int, int], fields: list[FieldSchema]) -> None:
+        self.key = key
+        self.primary = next((f for f in fields if f.is_primary), None)
+        self.vectors = tuple(f for f in fields if f.is_vector)
+        self.by_name = {f.name: f for f in fields}
 
 
 def _coerce_type(field_name: str, value: Any) -> DataType:

@@ -7,8 +7,10 @@ Modules: ``app`` (start-up, signals, graceful shutdown) → ``servicer``
 ``servicer_ddl``, ``servicer_index`` and ``servicer_data``; the codecs
 ``schema_codec`` (schemas), ``data_codec`` (FieldData columns),
 ``search_codec`` (search parameters and results); ``iterators`` (search
-iterator sessions); ``status`` (keeldb errors → Milvus ``Status``, the only
-place errors are translated); ``clock`` (hybrid timestamps).
+iterator sessions); ``query_sessions`` (query iterator snapshots); ``rest``
+(the Milvus REST API v2 on a second port, same client); ``status`` (keeldb
+errors → Milvus ``Status``, the only place errors are translated); ``clock``
+(hybrid timestamps).
 
 The wire definitions are pymilvus's generated protobuf modules
 (``pymilvus.grpc_gen``), so the server needs the ``server`` extra

@@ -6,13 +6,17 @@ directory gets ``DataDirLocked``), and a ``grpc.server`` with a thread pool runs
 the Milvus service over it. The client is thread-safe; writes to a collection
 are serialised inside it and share fsyncs (group commit).
 
-Start-up prints one line to stdout, flushed, that tests and scripts wait for:
+The Milvus RESTful API v2 (``keeldb.server.rest``) is served over the same
+client by uvicorn in a thread, on a second port (``rest_port``: None turns it
+off). Start-up prints a line per protocol to stdout, flushed, REST first, and
+the gRPC line last, which tests and scripts wait for:
 
+    keel serve REST listening on 127.0.0.1:19531
     keel serve listening on 127.0.0.1:19530
 
-(with ``--port 0`` the port is one the OS picked). Shutdown on SIGTERM or
-SIGINT: stop accepting calls, let in-flight calls finish (up to ``grace_s``),
-close the client — which flushes every collection — and return 0. Every
+(with port 0 the port is one the OS picked). Shutdown on SIGTERM or SIGINT:
+both stop accepting, in-flight requests finish (up to ``grace_s``), then the
+client closes — which flushes every collection — and 0 is returned. Every
 acknowledged write was fsynced before its acknowledgement (sync mode "fsync"),
 so even ``kill -9`` loses nothing acknowledged.
 """
@@ -32,6 +36,7 @@ from pymilvus.grpc_gen import milvus_pb2_grpc
 
 from keeldb.client.embedded import Client
 from keeldb.config import Settings
+from keeldb.server.rest import ENDPOINTS, PREFIX, RestServer, create_app
 from keeldb.server.servicer import IMPLEMENTED_RPCS, KeelServicer
 
 log = logging.getLogger("keeldb.server")
@@ -57,6 +62,9 @@ class ServeOptions:
     workers: int = 32
     grace_s: float = 30.0
     sync_mode: str = "fsync"
+    #: REST API port (0: pick a free one); None: no REST API (``keel serve`` defaults
+    #: it to the gRPC port + 1, 19531)
+    rest_port: int | None = None
 
 
 class KeelServer:
@@ -80,13 +88,34 @@ class KeelServer:
         if self.port == 0:
             self.client.close()
             raise OSError(f"cannot listen on {address}: the address is in use or not available")
+        self.rest: RestServer | None = None
+        if options.rest_port is not None:
+            try:
+                self.rest = RestServer(
+                    create_app(self.client), options.host, options.rest_port,
+                    grace_s=options.grace_s,
+                )  # fmt: skip
+            except OSError:
+                self._server.stop(0)
+                self.client.close()
+                raise
         self._stopped = threading.Event()
 
     @property
     def address(self) -> str:
         return _address(self.options.host, self.port)
 
+    @property
+    def rest_address(self) -> str | None:
+        return None if self.rest is None else _address(self.options.host, self.rest.port)
+
     def start(self) -> None:
+        if self.rest is not None:
+            self.rest.start()
+            log.info(
+                "serving %s over the Milvus REST API v2 on http://%s%s (%d endpoints)",
+                self.client.path, self.rest_address, PREFIX, len(ENDPOINTS),
+            )  # fmt: skip
         self._server.start()
         log.info(
             "serving %s over the Milvus gRPC protocol on %s (%d RPCs, %d worker threads)",
@@ -99,7 +128,10 @@ class KeelServer:
             return
         self._stopped.set()
         log.info("shutting down: finishing in-flight requests (grace %.0f s)", self.options.grace_s)
-        self._server.stop(self.options.grace_s).wait()
+        grpc_stopped = self._server.stop(self.options.grace_s)  # both stop accepting at once
+        if self.rest is not None:
+            self.rest.stop()
+        grpc_stopped.wait()
         self.servicer.close()
         self.client.close()
         log.info("stopped; data directory %s closed", self.client.path)
@@ -121,6 +153,8 @@ def run_server(options: ServeOptions, out: TextIO = sys.stdout) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.start()
+        if server.rest_address is not None:
+            print(f"keel serve REST listening on {server.rest_address}", file=out, flush=True)
         print(f"keel serve listening on {server.address}", file=out, flush=True)
         while not stop.wait(0.5):
             pass

@@ -22,6 +22,7 @@ from keeldb import __version__
 from keeldb.client.embedded import Client
 from keeldb.server.clock import HybridClock
 from keeldb.server.iterators import SearchIteratorSessions
+from keeldb.server.query_sessions import QuerySnapshots
 from keeldb.server.servicer_data import DataRpcs
 from keeldb.server.servicer_ddl import DefinitionRpcs
 from keeldb.server.servicer_index import IndexRpcs
@@ -38,10 +39,12 @@ class KeelServicer(DefinitionRpcs, IndexRpcs, DataRpcs, milvus_pb2_grpc.MilvusSe
         self._client = client
         self._clock = HybridClock()
         self._search_sessions = SearchIteratorSessions()
+        self._query_snapshots = QuerySnapshots()
         self._connections = itertools.count(1)
 
     def close(self) -> None:
         self._search_sessions.close()
+        self._query_snapshots.close()
 
     @rpc(milvus_pb2.ConnectResponse)
     def Connect(self, request: Any, db: str) -> Any:

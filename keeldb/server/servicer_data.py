@@ -9,7 +9,9 @@ pymilvus refreshes its schema cache and retries once.
 
 Reads call ``query`` / ``search`` and encode the row dicts back into columns.
 Queries with a limit come back in primary-key order, which pymilvus's
-``query_iterator`` relies on; search iterators are served by
+``query_iterator`` relies on; its pages read one pinned snapshot per session
+(``query_sessions.QuerySnapshots``, keyed by the ``session_ts`` it sends back as
+``guarantee_timestamp``). Search iterators are served by
 ``iterators.SearchIteratorSessions``.
 """
 
@@ -26,6 +28,7 @@ from keeldb.schema.collection import CollectionSchema
 from keeldb.server.clock import HybridClock
 from keeldb.server.data_codec import count_field, decode_columns, encode_rows, output_columns
 from keeldb.server.iterators import ResumableIterator, SearchIteratorSessions
+from keeldb.server.query_sessions import QuerySnapshots
 from keeldb.server.search_codec import (
     SearchCall,
     decode_search_params,
@@ -46,6 +49,7 @@ class DataRpcs:
     _client: Client
     _clock: HybridClock
     _search_sessions: SearchIteratorSessions
+    _query_snapshots: QuerySnapshots
 
     # -- writes ----------------------------------------------------------------------
     @rpc(milvus_pb2.MutationResult)
@@ -125,11 +129,20 @@ class DataRpcs:
             kwargs["limit"] = int_param(options, "limit", 0)
         if "offset" in options:
             kwargs["offset"] = int_param(options, "offset", 0)
+        session_ts = self._clock.now()
+        if "iterator" in options:  # a query_iterator page: read the session's pinned snapshot
+            kwargs["snapshot"], session_ts = self._query_snapshots.session(
+                db,
+                name,
+                request.guarantee_timestamp,
+                self._clock.now,
+                lambda: self._client.pin_snapshot(name, db_name=db),
+            )
         requested = list(request.output_fields)
         out = milvus_pb2.QueryResults(
             status=Status(),
             collection_name=name,
-            session_ts=self._clock.now(),
+            session_ts=session_ts,
             primary_field_name=schema.primary_field.name,
         )
         if _COUNT in requested:
