@@ -30,6 +30,16 @@ MAX_CAPACITY_LIMIT = 4_096
 DIM_LIMIT = 32_768
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+#: Words of the filter language; Milvus refuses them as field names (any casing).
+FILTER_KEYWORDS = frozenset(
+    {
+        "like", "exists", "and", "or", "not", "in", "true", "false", "null",
+        "json_contains", "json_contains_all", "json_contains_any",
+        "array_contains", "array_contains_all", "array_contains_any", "array_length",
+        "text_match", "phrase_match", "random_sample", "is",
+    }
+)  # fmt: skip
+
 #: Column names keeldb keeps for itself; user fields may not use them.
 META_COLUMN = "$meta"
 SEQ_COLUMN = "$seq"
@@ -137,6 +147,11 @@ class FieldSchema:
     def validate(self) -> None:
         """Raise SchemaError if this field breaks a rule on its own."""
         validate_name(self.name, "field")
+        if self.name.lower() in FILTER_KEYWORDS:
+            raise SchemaError(
+                f"Invalid field name: {self.name}. {self.name} is keyword in milvus.",
+                hint="filters could not tell the field from the keyword; pick another name",
+            )
         if self.dtype not in SCALAR_TYPES | VECTOR_TYPES:
             supported = ", ".join(t.name for t in sorted(SCALAR_TYPES | VECTOR_TYPES))
             raise SchemaError(

@@ -212,3 +212,9 @@ def test_catalog_survives_reopen(data_dir):
         assert c.list_partitions("a") == ["_default", "p1"]
         assert c.describe_alias("al")["collection_name"] == "a"
         assert [f["name"] for f in c.describe_collection("a")["fields"]][:2] == ["pk", "embedding"]
+
+
+@pytest.mark.parametrize("name", ["like", "AND", "exists", "json_contains", "null"])
+def test_filter_keywords_are_not_field_names(name):
+    with pytest.raises(SchemaError, match="keyword"):
+        keeldb.Client.create_schema().add_field(name, DataType.INT64)
