@@ -32,6 +32,18 @@ FIRST_QUERY_EF = 64
 
 
 def peak_rss_bytes() -> int:
+    """This process's peak RSS: ``VmHWM`` from /proc/self/status.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries the parent's peak
+    across fork + exec into it, so every phase would report the driver's peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
@@ -130,6 +142,7 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
     reopen = dict(opened, first_search_s=first_search_s, total_s=time.perf_counter() - t0)
     reopen["first_hits"] = len(first)
     rss_after_open = current_rss_bytes()
+    peak_after_open = peak_rss_bytes()
     rows = system.row_count()
 
     # -- warm-up, then the unfiltered ef sweep ----------------------------------------
@@ -157,6 +170,7 @@ def run_search(args: argparse.Namespace) -> dict[str, Any]:
         "faiss_omp_threads": 1,
         "rss_before_open_bytes": rss_before,
         "rss_after_open_bytes": rss_after_open,
+        "peak_rss_after_open_bytes": peak_after_open,
         "peak_rss_bytes": peak_rss_bytes(),
     }
 

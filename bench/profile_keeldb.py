@@ -12,7 +12,8 @@ In one process, on the benchmark corpus (bench.dataset):
 4. batch-1 search at ``--ef``: unprofiled wall per call, the raw FAISS call on
    keeldb's *own* index object with the same ``ef`` (the floor keeldb adds to),
    then ``--searches`` profiled calls; the same for a filtered search
-   (``section == 's7'``, ~1% of rows).
+   (``section == 's7'``, ~1% of rows);
+5. reopen: ``keeldb.Client(dir)`` + ``load_collection`` + the first search, profiled.
 
 Reported per operation (per insert call, per search): own time (tottime) and
 cumulative time (cumtime) in µs, and calls per operation. cProfile adds a fixed
@@ -25,10 +26,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as _dt
+import gc
 import os
 import pstats
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -92,6 +95,102 @@ def _fsync_floor(directory: str, payload_bytes: int, rounds: int = 20) -> float:
             times.append(time.perf_counter() - t)
     os.remove(path)
     return float(np.median(times))
+
+
+def _layer_timings(
+    client: Any, qs: list[np.ndarray], ef: int, sp: dict[str, Any], wall: list[float]
+) -> list[str]:
+    """Unprofiled p50 / mean per batch-1 search at each layer of keeldb's search path.
+
+    Reaches into keeldb internals (read-only) to call the lower layers directly; a
+    layer whose internal API moved is reported as unavailable instead of failing.
+    """
+    import faiss
+
+    out = ["| layer | p50 µs | mean µs | p99 µs | adds (p50) µs |", "|---|---:|---:|---:|---:|"]
+    rows: list[tuple[str, list[float] | None, str]] = []
+
+    def timed(fn: Any, args_list: list[Any]) -> list[float]:
+        for a in args_list[:100]:
+            fn(a)
+        times = []
+        for a in args_list:
+            t = time.perf_counter()
+            fn(a)
+            times.append(time.perf_counter() - t)
+        return times
+
+    xs = [q.reshape(1, -1) for q in qs]
+    try:
+        from keeldb.query.search import execute_search
+
+        entry, coll = client._loaded(COLLECTION, {})
+        snapshot = coll.snapshot()
+        views = [s for s in snapshot.segments if "vector" in s.indexes]
+        index = views[0].indexes["vector"]
+        params = faiss.SearchParametersHNSW(efSearch=ef)
+        raw = index._index
+        rows.append(
+            (
+                "raw `faiss.IndexHNSWFlat.search` on keeldb's own graph",
+                timed(lambda x: raw.search(x, TOP_K, params=params), xs),
+                "",
+            )
+        )
+        rows.append(
+            (
+                "keeldb `VectorIndex.search` (checks, plan, hits)",
+                timed(lambda x: index.search(x, TOP_K, params={"ef": ef}), xs),
+                "",
+            )
+        )
+        requests = [
+            client._search_request(entry, [q], "", TOP_K, None, sp, None, None, {}) for q in qs
+        ]
+        rows.append(
+            (
+                "`execute_search` on a held snapshot (segments, merge, hits)",
+                timed(lambda r: execute_search(snapshot, r), requests),
+                "",
+            )
+        )
+        rows.append(
+            (
+                "`execute_search(coll.snapshot(), ...)` (+ taking the snapshot)",
+                timed(lambda r: execute_search(coll.snapshot(), r), requests),
+                "",
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - internals moved: report, don't fail
+        rows.append((f"lower layers unavailable ({type(exc).__name__}: {exc})", None, ""))
+    rows.append(("`client.search(...)` (+ request building, lifecycle hook)", wall, ""))
+
+    def search(q: np.ndarray) -> Any:
+        return client.search(COLLECTION, data=[q], limit=TOP_K, search_params=sp)
+
+    gc.disable()
+    try:
+        no_gc = timed(search, qs)
+    finally:
+        gc.enable()
+    previous = None
+    for label, times, _ in rows:
+        if times is None:
+            out.append(f"| {label} | — | — | — | — |")
+            continue
+        a = np.asarray(times) * 1e6
+        p50, p99 = np.percentile(a, [50, 99])
+        adds = "" if previous is None else f"{p50 - previous:,.1f}"
+        out.append(f"| {label} | {p50:,.1f} | {a.mean():,.1f} | {p99:,.1f} | {adds} |")
+        previous = p50
+    a = np.asarray(no_gc) * 1e6
+    p50, p99 = np.percentile(a, [50, 99])
+    label = "same, `gc.disable()`d (tail check)"
+    out.append(f"| {label} | {p50:,.1f} | {a.mean():,.1f} | {p99:,.1f} | |")
+    threads = sorted(t.name for t in threading.enumerate())
+    out.append("")
+    out.append(f"Python threads alive during these searches: {', '.join(threads)}")
+    return out
 
 
 def _percentiles(times: list[float]) -> str:
@@ -234,24 +333,10 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             keel_search(q)
             wall.append(time.perf_counter() - t)
-        # The raw FAISS call on keeldb's own HNSW graph, same ef: what keeldb adds to.
         _, coll = client._engine.collection(client._db_name, COLLECTION)
         segments = coll.snapshot().segments
         indexed = [s for s in segments if "vector" in s.indexes]
-        raw_line = "raw FAISS on keeldb's index: not available (no indexed segment)"
-        if len(indexed) == 1:
-            faiss_index = indexed[0].indexes["vector"]._index
-            params = faiss.SearchParametersHNSW(efSearch=args.ef)
-            raw = []
-            for q in qs:
-                x = q.reshape(1, -1)
-                t = time.perf_counter()
-                faiss_index.search(x, TOP_K, params=params)
-                raw.append(time.perf_counter() - t)
-            raw_line = (
-                f"raw `faiss.IndexHNSWFlat.search` on keeldb's own index, ef={args.ef}: "
-                + _percentiles(raw)
-            )
+        layers = _layer_timings(client, qs, args.ef, sp, wall)
         prof = cProfile.Profile()
         prof.enable()
         for q in qs:
@@ -262,10 +347,12 @@ def main(argv: list[str] | None = None) -> int:
             f"({len(indexed)} indexed)"
         )
         say("")
-        say(f"- unprofiled `client.search` wall: {_percentiles(wall)}")
-        say(f"- {raw_line}")
+        say("Unprofiled wall per call, layer by layer (each row includes the rows above it;")
+        say("the difference between two rows is what that layer adds):")
         say("")
-        say("By own time:")
+        lines.extend(layers)
+        say("")
+        say("By own time (profiled):")
         say("")
         lines.extend(profile_table(prof, len(qs), args.top, "tottime"))
         say("")
@@ -299,6 +386,25 @@ def main(argv: list[str] | None = None) -> int:
         lines.extend(profile_table(prof, len(fq), args.top, "cumtime"))
         say("")
         client.close()
+
+        # -- 6. reopen + first query (same process, page cache warm) -----------------------
+        prof = cProfile.Profile()
+        t = time.perf_counter()
+        prof.enable()
+        client = keeldb.Client(path)
+        client.load_collection(COLLECTION)
+        keel_search(qs[0])
+        prof.disable()
+        reopen_s = time.perf_counter() - t
+        client.close()
+        say("## Reopen: `keeldb.Client(dir)` + `load_collection` + first search")
+        say("")
+        say(f"- profiled wall {reopen_s * 1e3:,.0f} ms (same process, files in the page cache)")
+        say("")
+        lines.extend(profile_table(prof, 1, args.top, "cumtime"))
+        say("")
+        lines.extend(profile_table(prof, 1, 15, "tottime"))
+        say("")
     finally:
         remove(work)
     text = "\n".join(lines) + "\n"

@@ -77,7 +77,7 @@ def headline(result: dict[str, Any]) -> list[str]:
         ),
     )
     add(
-        "flush + index build, s (FAISS: add + write_index)",
+        "flush + index build + close, s (FAISS: add + write_index)",
         lambda e: _f(e["ingest"]["flush_and_index_s"], "{:.1f}"),
     )
 
