@@ -16,12 +16,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from keeldb.client.filter_cache import cached_filter
+from keeldb.client.search_options import group_by_option, index_search_params, with_tuned_defaults
 from keeldb.engine.catalog import DEFAULT_PARTITION, CollectionEntry
 from keeldb.engine.collection import Collection
 from keeldb.engine.database import Engine
 from keeldb.errors import InvalidArgument, NotLoaded
-from keeldb.expr import CompiledFilter, compile_filter
+from keeldb.expr import CompiledFilter
+from keeldb.index.range_search import parse_range
 from keeldb.lifecycle import Lifecycle
+from keeldb.query.grouping import execute_grouped_search
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.retrieve import QueryRequest, execute_count, execute_query, explain_query
 from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
@@ -30,7 +34,6 @@ from keeldb.schema.values import coerce_keys, to_batch
 from keeldb.types import MetricType
 
 _COUNT = "count(*)"
-_RESERVED_SEARCH_KEYS = {"metric_type", "params", "offset", "radius", "range_filter", "limit"}
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,8 @@ class DataMixin:
             anns_field,
             kw,
         )
+        if request.group_by is not None:
+            return execute_grouped_search(coll.snapshot(), request)
         return execute_search(coll.snapshot(), request)
 
     def _search_request(
@@ -281,8 +286,13 @@ class DataMixin:
             check_limit(limit, offset)
         spec = entry.vector_index(field.name)
         metric = _search_metric(spec.metric_type if spec else "COSINE", search_params)
-        params = dict(search_params.get("params") or {})
-        params.update({k: v for k, v in search_params.items() if k not in _RESERVED_SEARCH_KEYS})
+        params = with_tuned_defaults(spec, index_search_params(search_params), limit + offset)
+        bounds = parse_range(params, metric)
+        group_by = group_by_option(schema, search_params, kw)
+        if group_by is not None and bounds is not None:
+            raise InvalidArgument("grouping search does not support range search (radius)")
+        if group_by is not None and not check:  # check=False: an iterator's request
+            raise InvalidArgument("Not allowed to do groupBy when doing iteration")
         return SearchRequest(
             queries=queries,
             field=field.name,
@@ -293,6 +303,8 @@ class DataMixin:
             filter=self._filter(entry, filter, kw.get("filter_params")),
             partition_ids=self._partition_ids(entry, partition_names),
             params=params,
+            range=bounds,
+            group_by=group_by,
         )
 
     # -- helpers ---------------------------------------------------------------
@@ -325,12 +337,7 @@ class DataMixin:
     ) -> CompiledFilter | None:
         if not expression:
             return None
-        return compile_filter(
-            expression,
-            entry.schema.by_name(),
-            dynamic=entry.schema.enable_dynamic_field,
-            params=params,
-        )
+        return cached_filter(entry.schema, expression, params)
 
     def _partition_ids(
         self, entry: CollectionEntry, names: list[str] | None

@@ -12,8 +12,10 @@ from typing import Any
 from keeldb.client.index_params import IndexParams, index_entries
 from keeldb.engine.catalog import IndexSpec
 from keeldb.engine.database import Engine
+from keeldb.engine.index_tuning import same_definition
 from keeldb.errors import IndexNotFound, IndexParamError, InvalidArgument, SchemaError
 from keeldb.index import create_index
+from keeldb.index.tuning_params import RESULT_KEYS, without_results
 from keeldb.schema.collection import CollectionSchema
 from keeldb.types import DataType, LoadState, MetricType
 
@@ -268,7 +270,11 @@ class DdlMixin:
         db = self._db(kw)
         entry = self._engine.resolve(db, collection_name)
         for raw in index_entries(index_params):
-            self._engine.add_index(db, collection_name, _index_spec(entry.schema, raw))
+            spec = _index_spec(entry.schema, raw)
+            existing = entry.indexes.get(spec.index_name)
+            if existing is not None and same_definition(existing, spec):
+                continue  # re-creating an index is a no-op; it keeps its tuning results
+            self._engine.add_index(db, collection_name, spec)
 
     def drop_index(
         self, collection_name: str, index_name: str, timeout: float | None = None, **kw: Any
@@ -286,7 +292,8 @@ class DdlMixin:
         spec = entry.indexes.get(index_name)
         if spec is None:
             return None  # pymilvus's MilvusClient answers a missing index with None
-        out: dict[str, Any] = {**{k: str(v) for k, v in spec.params.items()}}
+        # Build params are strings, as Milvus shows them; tuning results keep their types.
+        out: dict[str, Any] = {k: v if k in RESULT_KEYS else str(v) for k, v in spec.params.items()}
         out.update(
             index_type=spec.index_type,
             metric_type=spec.metric_type,
@@ -354,7 +361,7 @@ def _quick_schema(
 def _index_spec(schema: CollectionSchema, raw: dict[str, Any]) -> IndexSpec:
     field = schema.field(raw["field_name"])
     index_type = (raw["index_type"] or _AUTO_INDEX).upper()
-    params = dict(raw["params"])
+    params = without_results(raw["params"])  # tuning results are keeldb's to write
     if field.is_vector:
         metric = (raw["metric_type"] or "COSINE").upper()
         if metric not in MetricType.__members__:

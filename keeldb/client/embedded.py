@@ -16,6 +16,7 @@ from typing import Any
 from keeldb.client.data import DataMixin, PinnedSnapshot
 from keeldb.client.ddl import DdlMixin
 from keeldb.client.iterators import QueryIterator, SearchIterator
+from keeldb.client.tuning import TuningMixin
 from keeldb.config import Settings
 from keeldb.engine.catalog import DEFAULT_DATABASE
 from keeldb.engine.database import Engine
@@ -55,7 +56,7 @@ def _translated(method: Any) -> Any:
 
 
 @_storage_errors_at_boundary
-class Client(DdlMixin, DataMixin):
+class Client(DdlMixin, DataMixin, TuningMixin):
     def __new__(cls, uri: str = "./keeldb_data", *args: Any, **kwargs: Any) -> Any:
         """A URI (``http://host:19530``) gives a remote client over ``keel serve``."""
         if cls is Client and isinstance(uri, str) and "://" in uri:

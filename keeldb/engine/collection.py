@@ -37,6 +37,7 @@ from keeldb.engine.segment_files import save_alive, save_segment_data, segment_d
 from keeldb.engine.segments import Memtable, SealedSegment
 from keeldb.errors import ClosedError
 from keeldb.expr import CompiledFilter
+from keeldb.index.tuning_params import resolve_build
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.pk_index import key_array
 from keeldb.query.retrieve import QueryRequest, matching_keys
@@ -328,16 +329,24 @@ class Collection:
     def install_index(
         self, segment_id: int, field: str, spec: IndexSpec, index: Any, ref: Any
     ) -> bool:
-        """Swap a freshly built index in; False when it went stale meanwhile."""
+        """Swap a freshly built index in; False when it went stale meanwhile.
+
+        Stale: the segment is gone, or the field's spec now builds something else
+        (a tuning result that only changes search params does not make it stale).
+        """
         with self._lock:
             seg = next((s for s in self.sealed if s.segment_id == segment_id), None)
-            if seg is None or self.index_specs.get(field) != spec or self.closed:
+            current = self.index_specs.get(field)
+            if seg is None or current is None or self.closed:
+                return False
+            built_type, built_params = built_config(spec)
+            if built_config(current) != (built_type, built_params):
                 return False
             old = seg.index_files.get(field)
             seg.index_files[field] = {
-                "index_type": spec.index_type,
+                "index_type": built_type,
                 "metric_type": spec.metric_type,
-                "params": spec.params,
+                "params": built_params,
                 "file": ref.to_dict(),
             }
             seg.set_index(field, index)
@@ -348,8 +357,14 @@ class Collection:
                 )
             return True
 
-    def set_index_spec(self, field: str, spec: IndexSpec | None) -> list[int]:
-        """Change a vector field's index; returns the segments needing a build."""
+    def set_index_spec(
+        self, field: str, spec: IndexSpec | None, *, keep_serving: bool = False
+    ) -> list[int]:
+        """Change a vector field's index; returns the segments needing a build.
+
+        With ``keep_serving`` (a tuning result changed the build) segments keep
+        serving their current index until its replacement is installed.
+        """
         with self._lock:
             if spec is None:
                 self.index_specs.pop(field, None)
@@ -358,13 +373,26 @@ class Collection:
             changed = False
             for seg in self.sealed:
                 info = seg.index_files.get(field)
-                if info is not None and (spec is None or not _same_spec(info, spec)):
+                stale = info is not None and (spec is None or not _same_spec(info, spec))
+                if stale and not keep_serving:
                     seg.index_files.pop(field)
                     seg.set_index(field, None)
                     changed = True
             if changed:
                 self._commit_manifest(flushed_seq=self.flushed_seq)
             return [seg.segment_id for seg in self.sealed]
+
+    def tuning_segment(self, field: str) -> tuple[np.ndarray, Any, int] | None:
+        """(vectors, its current index or None, row count) of the largest indexable segment."""
+        with self._lock:
+            spec = self.index_specs.get(field)
+            candidates = [s for s in self.sealed if s.num_rows >= self.settings.index_min_rows]
+            if spec is None or not candidates:
+                return None
+            seg = max(candidates, key=lambda s: s.num_rows)
+            info = seg.index_files.get(field)
+            index = seg.indexes.get(field) if info and _same_spec(info, spec) else None
+            return seg.vectors[field], index, seg.num_rows
 
     def set_scalar_indexes(self, index_types: dict[str, str]) -> None:
         """Scalar fields to index (field -> index type); builds what sealed segments lack.
@@ -423,9 +451,13 @@ class Collection:
             }
 
 
+def built_config(spec: IndexSpec) -> tuple[str, dict[str, Any]]:
+    """(index type, build params) a spec builds: its own, less recall targets and tuning
+    results, or for a tuned AUTOINDEX the configuration tuning chose."""
+    return resolve_build(spec.index_type, spec.params)
+
+
 def _same_spec(info: dict[str, Any], spec: IndexSpec) -> bool:
-    return (
-        info["index_type"] == spec.index_type
-        and info["metric_type"] == spec.metric_type
-        and info["params"] == spec.params
-    )
+    return (info["index_type"], info["params"]) == built_config(spec) and info[
+        "metric_type"
+    ] == spec.metric_type

@@ -28,6 +28,7 @@ from keeldb.engine.catalog import (
 )
 from keeldb.engine.collection import Collection
 from keeldb.engine.index_build import IndexBuilder
+from keeldb.engine.index_tuning import same_definition
 from keeldb.engine.recovery import open_collection
 from keeldb.errors import (
     AliasNotFound,
@@ -42,7 +43,6 @@ from keeldb.errors import (
 )
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import validate_name
-from keeldb.types import DataType
 from keeldb.storage import (
     DirectoryLock,
     FileSystem,
@@ -50,6 +50,7 @@ from keeldb.storage import (
     read_checked_json,
     write_checked_json,
 )
+from keeldb.types import DataType
 
 log = logging.getLogger(__name__)
 CATALOG = "catalog.json"
@@ -73,6 +74,7 @@ class Engine:
             self._lock_file.release()  # a failed open must not keep the directory locked
             raise
         self.builder = IndexBuilder(background=self.settings.background_index_build)
+        self.builder.on_tuned = self.store_tuning
 
     def _load_catalog(self) -> None:
         catalog = read_checked_json(self.fs, self._catalog_path)
@@ -408,6 +410,31 @@ class Engine:
                     self.builder.submit(coll, segment_id)
             else:
                 coll.set_scalar_indexes(_scalar_index_types(entry))
+
+    def store_tuning(self, coll: Collection, spec: IndexSpec) -> bool:
+        """Store a tuned spec (see keeldb.engine.index_tuning) unless the index changed since.
+
+        Segments whose build the tuning changed are rebuilt; they keep serving
+        their current index until then. False when the result was stale.
+        """
+        with self._ddl:
+            entry = next(
+                (
+                    e
+                    for database in self._databases.values()
+                    for e in database["collections"].values()
+                    if self._open.get(e.collection_id) is coll
+                ),
+                None,
+            )
+            current = entry.indexes.get(spec.index_name) if entry is not None else None
+            if current is None or not same_definition(current, spec):
+                return False
+            entry.indexes[spec.index_name] = spec  # type: ignore[union-attr]
+            self._commit()
+            for segment_id in coll.set_index_spec(spec.field, spec, keep_serving=True):
+                self.builder.submit(coll, segment_id)
+            return True
 
     def drop_index(self, db: str, name: str, index_name: str) -> None:
         with self._ddl:

@@ -66,7 +66,10 @@ class Evaluator:
         if isinstance(node, ast.Like):
             return self.like(node)
         if isinstance(node, ast.IsNull):
-            present = presence(self.value(node.operand), self.n)
+            value = self.value(node.operand)
+            # Milvus: `json["k"] is null` means `not exists json["k"]` (a key holding
+            # JSON null is not null), and a JSON field is null only where the row is
+            present = value.exists if isinstance(value, JsonValues) else presence(value, self.n)
             return (present, ~present) if node.negated else (~present, present)
         if isinstance(node, ast.Exists):
             exists = self.value(node.operand).exists

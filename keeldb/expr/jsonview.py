@@ -9,8 +9,9 @@ strings, booleans), and everything after that is vectorised.
 Conventions:
 - a missing key, an index past the end, a path through a non-container, a null
   row, and a JSON ``null`` are all *missing*: comparisons with them are unknown
-  (three-valued logic), ``is null`` is true. ``exists`` is true when the key is
-  there, even holding ``null``.
+  (three-valued logic). ``exists`` is true when the key is there, even holding
+  ``null`` (Milvus: the JSON pointer resolves), and ``is null`` is exactly
+  ``not exists`` (Milvus rewrites it so), so a key holding ``null`` is not null.
 - a present value of another type than the literal it is compared with is not
   equal to it and not ordered against it: ``==``, ``<``, ``like``... are false,
   ``!=`` and ``not in`` are true (so ``not`` of them flips as usual).

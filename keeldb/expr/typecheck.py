@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from keeldb.errors import FilterError, did_you_mean
 from keeldb.expr import ast
 from keeldb.expr.ast import Kind
@@ -197,6 +199,7 @@ class Checker:
             return ast.Literal(node.pos, fold_compare(node.op, left.value, right.value)), (
                 Kind.PREDICATE
             )
+        left, right = as_column_type(right, left), as_column_type(left, right)
         return ast.Compare(node.pos, node.op, left, right), Kind.PREDICATE
 
     def check_comparable(
@@ -235,6 +238,7 @@ class Checker:
                     f"{self.describe(item, literal_kind(item.value))}",
                     item,
                 )
+        items = tuple(as_column_type(operand, item) for item in items)
         return ast.InList(node.pos, operand, items, node.negated), Kind.PREDICATE
 
     def infer_like(self, node: ast.Like) -> tuple[ast.Node, Kind]:
@@ -291,6 +295,30 @@ class Checker:
                 raise self.error(str(exc), node) from exc
             return ast.Literal(node.pos, value), literal_kind(value)
         return ast.Arith(node.pos, node.op, left, right), arith_kind(node.op, lkind, rkind, right)
+
+
+def as_column_type(column: ast.Node, literal: ast.Node) -> ast.Node:
+    """A number compared with a FLOAT / DOUBLE column (or element), in that column's type.
+
+    Milvus converts the literal first: ``f32 == 0.1`` matches the FLOAT value 0.1 a
+    user stored (float32(0.1) != 0.1 as doubles), ``f64 == 9007199254740993`` matches
+    9007199254740992.0. Integers too wide for a double stay exact; JSON values and
+    integer columns are compared exactly.
+    """
+    if not (isinstance(column, ast.Ref) and isinstance(literal, ast.Literal)):
+        return literal
+    dtype = column.element_type if column.dtype == DataType.ARRAY else column.dtype
+    value = literal.value
+    if dtype not in (DataType.FLOAT, DataType.DOUBLE) or isinstance(value, (bool, str)):
+        return literal
+    try:
+        as_float = float(value)
+    except OverflowError:
+        return literal
+    if dtype == DataType.FLOAT:
+        with np.errstate(over="ignore"):
+            as_float = float(np.float32(as_float))
+    return ast.Literal(literal.pos, as_float)
 
 
 def arith_kind(op: str, lkind: Kind, rkind: Kind, right: ast.Node) -> Kind:

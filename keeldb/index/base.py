@@ -18,44 +18,24 @@ Invariants every implementation keeps:
   index are safe; per-call settings travel in per-call parameter objects.
 - ``to_bytes`` output loads back (through ``keeldb.index.registry.load_index``)
   into an index that returns identical hits.
+- ``radius`` / ``range_filter`` in ``params`` make a range search
+  (:mod:`keeldb.index.range_search`): top-``k`` among the rows inside the range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import faiss
 import numpy as np
 
 from keeldb.errors import IndexParamError, InvalidArgument, did_you_mean
 from keeldb.index.codec import encode_index
+from keeldb.index.hits import SearchHits, empty_hits
 from keeldb.index.params import resolve_search_params
+from keeldb.index.range_search import RangeBounds, parse_range, search_widening, without_range
 from keeldb.types import MetricType
-
-
-@dataclass
-class SearchHits:
-    """Top-k results for a batch of queries.
-
-    ``scores``: (nq, k) float32 in Milvus's convention; ``ids``: (nq, k) int64
-    local ids, -1 in padding slots. ``plan`` counts how many queries took each
-    route, for explain output and tests: ``index`` (the index's own search),
-    ``postfilter`` (answered from an unrestricted probe), ``exact`` (brute force
-    over the allowed rows); see :mod:`keeldb.index.filtering`.
-    """
-
-    scores: np.ndarray
-    ids: np.ndarray
-    plan: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def nq(self) -> int:
-        return int(self.ids.shape[0])
-
-    @property
-    def k(self) -> int:
-        return int(self.ids.shape[1])
 
 
 @runtime_checkable
@@ -82,55 +62,6 @@ class VectorIndex(Protocol):
     def to_bytes(self) -> bytes: ...
 
     def memory_bytes(self) -> int: ...
-
-
-def pad_score(metric: MetricType) -> float:
-    """The score of an empty slot: worse than any real score."""
-    return float("-inf") if metric.higher_is_closer else float("inf")
-
-
-def empty_hits(nq: int, k: int, metric: MetricType) -> SearchHits:
-    """Hits with every slot padded."""
-    return SearchHits(
-        scores=np.full((nq, k), pad_score(metric), dtype=np.float32),
-        ids=np.full((nq, k), -1, dtype=np.int64),
-    )
-
-
-def hits_from_backend(
-    scores: np.ndarray, ids: np.ndarray, k: int, metric: MetricType
-) -> SearchHits:
-    """Wrap a backend's full (nq, k) answer without copying; pad empty slots.
-
-    The hot path of an unfiltered search: the arrays come straight from the
-    backend, so they are fixed in place instead of copied into fresh ones.
-    """
-    if ids.shape[1] != k or ids.dtype != np.int64 or scores.dtype != np.float32:
-        hits = empty_hits(len(ids), k, metric)
-        fill_hits(hits, slice(None), scores, ids, metric)
-        return hits
-    empty = ids < 0
-    if empty.any():
-        scores[empty] = pad_score(metric)
-    return SearchHits(scores=scores, ids=ids)
-
-
-def fill_hits(
-    hits: SearchHits,
-    rows: np.ndarray | slice,
-    scores: np.ndarray,
-    ids: np.ndarray,
-    metric: MetricType,
-) -> None:
-    """Write backend results for query ``rows`` into ``hits``, fixing padding.
-
-    Backends may return fewer than k columns, and mark empty slots with id -1 and
-    a ±FLT_MAX score; those slots get the ±inf padding score.
-    """
-    width = min(ids.shape[1], hits.k)
-    ids = ids[:, :width].astype(np.int64, copy=False)
-    hits.ids[rows, :width] = ids
-    hits.scores[rows, :width] = np.where(ids < 0, pad_score(metric), scores[:, :width])
 
 
 def coerce_metric(metric: MetricType | str) -> MetricType:
@@ -201,6 +132,10 @@ def check_k(k: int) -> int:
 def normalized(vectors: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     """Unit-normalise rows (zero rows stay zero). Copies unless ``in_place``."""
     out = vectors if in_place else vectors.copy()
+    if out.dtype == np.float32 and out.ndim == 2 and out.flags.c_contiguous:
+        # FAISS's kernel: ~10x faster than numpy's for a single query, the hot case
+        faiss.fvec_renorm_L2(out.shape[1], out.shape[0], faiss.swig_ptr(out))  # type: ignore[attr-defined]
+        return out
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
     return out
@@ -239,12 +174,40 @@ class IndexBase:
     ) -> SearchHits:
         """Top-``k`` allowed rows per query; see :class:`VectorIndex` and the module doc."""
         k = check_k(k)
+        bounds = parse_range(params, self.metric) if params else None
+        if bounds is not None:
+            params = without_range(params)  # type: ignore[arg-type]
         search_params = self._search_params(params, k)
         prepared = self.prepare(queries, "query vectors", copy=False)
         mask = check_allowed(allowed, self.count)
         if self.count == 0 or len(prepared) == 0:
             return empty_hits(len(prepared), k, self.metric)
+        if bounds is not None:
+            return self._search_range(prepared, k, mask, search_params, bounds)
         return self._search(prepared, k, mask, search_params)
+
+    def _search_range(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        params: dict[str, Any],
+        bounds: RangeBounds,
+    ) -> SearchHits:
+        """Range search; by default widening rounds of the index's own search."""
+
+        def one_round(rows: np.ndarray, k_prime: int, round_no: int) -> tuple[SearchHits, bool]:
+            round_params, short_is_final = self._range_round(params, k_prime, round_no)
+            return self._search(queries[rows], k_prime, allowed, round_params), short_is_final
+
+        return search_widening(one_round, len(queries), k, self.count, bounds)
+
+    def _range_round(
+        self, params: dict[str, Any], k_prime: int, round_no: int
+    ) -> tuple[dict[str, Any], bool]:
+        """Search params for widening round ``round_no`` (top ``k_prime``), and whether a
+        shorter answer than ``k_prime`` then means no candidate is left."""
+        return params, True
 
     def _search_params(self, params: Mapping[str, Any] | None, k: int) -> dict[str, Any]:
         """``resolve_search_params``, memoised: the same few settings recur on every call."""

@@ -13,6 +13,8 @@ Invariants:
   caller's row offsets.
 - ``k`` larger than the rows that qualify, ``n == 0`` and ``nq == 0`` all give
   well-formed, padded ``(nq, k)`` hits.
+- With ``bounds`` (range search, :mod:`keeldb.index.range_search`), rows outside
+  the range are dropped *before* the top ``k`` are taken.
 
 Scoring runs in FAISS's brute-force kernels (BLAS for batches), which release
 the GIL, so concurrent calls run in parallel.
@@ -23,16 +25,9 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from keeldb.index.base import (
-    SearchHits,
-    as_matrix,
-    check_allowed,
-    check_k,
-    coerce_metric,
-    empty_hits,
-    fill_hits,
-    normalized,
-)
+from keeldb.index.base import as_matrix, check_allowed, check_k, coerce_metric, normalized
+from keeldb.index.hits import SearchHits, empty_hits, fill_hits
+from keeldb.index.range_search import RangeBounds, exact_range_topk
 from keeldb.types import MetricType
 
 
@@ -47,8 +42,10 @@ def exact_search(
     k: int,
     metric: MetricType | str,
     allowed: np.ndarray | None = None,
+    bounds: RangeBounds | None = None,
 ) -> SearchHits:
-    """Brute-force top-``k`` of ``queries`` over ``vectors`` (rows restricted to ``allowed``).
+    """Brute-force top-``k`` of ``queries`` over ``vectors`` (rows restricted to ``allowed``,
+    scores to ``bounds``).
 
     ``vectors`` is (n, dim) and ``queries`` (nq, dim), any real dtype; for COSINE
     both are normalised here (on copies).
@@ -65,7 +62,7 @@ def exact_search(
         queries = normalized(queries)
         # A gathered base is already a private copy, so normalise it in place.
         base = normalized(base, in_place=row_ids is not None)
-    return _search_base(base, row_ids, queries, k, metric)
+    return _search_base(base, row_ids, queries, k, metric, bounds)
 
 
 def exact_search_prepared(
@@ -74,6 +71,7 @@ def exact_search_prepared(
     k: int,
     metric: MetricType,
     allowed: np.ndarray | None = None,
+    bounds: RangeBounds | None = None,
 ) -> SearchHits:
     """:func:`exact_search` for callers that already hold validated inputs.
 
@@ -82,7 +80,7 @@ def exact_search_prepared(
     checked bool mask or None. Skips every copy but the gather.
     """
     base, row_ids = gather_rows(vectors, allowed)
-    return _search_base(base, row_ids, queries, k, metric)
+    return _search_base(base, row_ids, queries, k, metric, bounds)
 
 
 def gather_rows(
@@ -104,12 +102,16 @@ def _search_base(
     queries: np.ndarray,
     k: int,
     metric: MetricType,
+    bounds: RangeBounds | None = None,
 ) -> SearchHits:
     hits = empty_hits(len(queries), k, metric)
     if len(queries) == 0 or len(base) == 0:
         return hits
     width = min(k, len(base))
-    scores, ids = faiss.knn(queries, base, width, metric=faiss_metric(metric))
+    if bounds is not None:
+        scores, ids = exact_range_topk(base, queries, width, metric, bounds)
+    else:
+        scores, ids = faiss.knn(queries, base, width, metric=faiss_metric(metric))
     if row_ids is not None:
         ids = np.where(ids >= 0, row_ids[np.maximum(ids, 0)], -1)
     fill_hits(hits, slice(None), scores, ids, metric)

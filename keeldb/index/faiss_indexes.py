@@ -33,10 +33,12 @@ import faiss
 import numpy as np
 
 from keeldb.errors import CorruptionError
-from keeldb.index.base import IndexBase, SearchHits
+from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
 from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.hits import SearchHits
+from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
 
 
@@ -69,6 +71,16 @@ class FaissFlatIndex(IndexBase):
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
     ) -> SearchHits:
         return exact_search_prepared(self._vectors, queries, k, self.metric, allowed)
+
+    def _search_range(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        params: dict[str, Any],
+        bounds: RangeBounds,
+    ) -> SearchHits:
+        return exact_search_prepared(self._vectors, queries, k, self.metric, allowed, bounds)
 
     def _payload(self) -> dict[str, np.ndarray]:
         return {"vectors": self._vectors}
@@ -146,6 +158,11 @@ class FaissHnswIndex(IndexBase):
         return search_planned(
             self, queries, k, allowed, self.count, params["ef"], self.metric, self.policy
         )
+
+    def _range_round(
+        self, params: dict[str, Any], k_prime: int, round_no: int
+    ) -> tuple[dict[str, Any], bool]:
+        return {**params, "ef": max(params["ef"], k_prime)}, True
 
     # --- PlannedBackend -----------------------------------------------------------
 

@@ -23,6 +23,7 @@ search never mutates the index; per-call ``SearchParametersIVF``). Payload:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,11 +31,13 @@ import faiss
 import numpy as np
 
 from keeldb.errors import CorruptionError
-from keeldb.index.base import IndexBase, SearchHits, empty_hits, fill_hits
+from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.faiss_indexes import deserialize_faiss, ivf_search_params
+from keeldb.index.faiss_indexes import deserialize_faiss, ivf_search_params, search_into
 from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.hits import SearchHits, empty_hits, fill_hits
+from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
 
 
@@ -59,7 +62,17 @@ class FaissIvfIndex(IndexBase):
     @property
     def nlist(self) -> int:
         """The trained list count (may be below the requested ``nlist``)."""
-        return int(self._index.nlist) if self._index is not None else 0
+        return self._nlist
+
+    @property
+    def _index(self) -> Any:
+        return self._faiss
+
+    @_index.setter
+    def _index(self, index: Any) -> None:
+        # the list count is read on every search: keep it as a plain int
+        self._faiss = index
+        self._nlist = int(index.nlist) if index is not None else 0
 
     def build(self, vectors: np.ndarray) -> None:
         prepared = self.prepare(vectors, "vectors", copy=True)
@@ -100,6 +113,25 @@ class FaissIvfIndex(IndexBase):
             self, queries, k, allowed, self.count, params["nprobe"], self.metric, self.policy
         )
 
+    def _search_range(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None,
+        params: dict[str, Any],
+        bounds: RangeBounds,
+    ) -> SearchHits:
+        if self._raw is not None:
+            return exact_search_prepared(self._raw, queries, k, self.metric, allowed, bounds)
+        return super()._search_range(queries, k, allowed, params, bounds)
+
+    def _range_round(
+        self, params: dict[str, Any], k_prime: int, round_no: int
+    ) -> tuple[dict[str, Any], bool]:
+        # Each round doubles the lists probed too: k' more rows may sit in lists not yet opened.
+        nprobe = min(params["nprobe"] * 2**round_no, max(self.nlist, 1))
+        return {**params, "nprobe": nprobe}, nprobe >= self.nlist
+
     # --- PlannedBackend -----------------------------------------------------------
 
     def effort_cost_rows(self, effort: int) -> float:
@@ -112,8 +144,8 @@ class FaissIvfIndex(IndexBase):
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        params = ivf_search_params(min(effort, self.nlist))
-        return self._index.search(queries, min(k, self.count), params=params)
+        nprobe = min(effort, self._nlist)
+        return search_into(self._index, queries, min(k, self.count), _unfiltered_ivf_params(nprobe))
 
     def search_restricted(
         self,
@@ -175,6 +207,13 @@ class FaissIvfIndex(IndexBase):
                 )
             index._index = loaded
         return index
+
+
+@functools.lru_cache(maxsize=64)
+def _unfiltered_ivf_params(nprobe: int) -> Any:
+    """Shared, read-only settings for unfiltered searches (building one per call costs
+    about as much as probing a few small lists)."""
+    return ivf_search_params(nprobe)
 
 
 class FaissIvfFlatIndex(FaissIvfIndex):

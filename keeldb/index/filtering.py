@@ -37,7 +37,7 @@ from typing import Protocol
 
 import numpy as np
 
-from keeldb.index.base import SearchHits, empty_hits, fill_hits, hits_from_backend
+from keeldb.index.hits import SearchHits, empty_hits, fill_hits, hits_from_backend
 from keeldb.types import MetricType
 
 

@@ -35,9 +35,10 @@ import hnswlib
 import numpy as np
 
 from keeldb.errors import CorruptionError
-from keeldb.index.base import IndexBase, SearchHits
+from keeldb.index.base import IndexBase
 from keeldb.index.exact import exact_search_prepared
 from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.hits import SearchHits
 from keeldb.types import MetricType
 
 _SEED = 100
@@ -99,6 +100,11 @@ class HnswlibHnswIndex(IndexBase):
         return search_planned(
             self, queries, k, allowed, self.count, params["ef"], self.metric, self.policy
         )
+
+    def _range_round(
+        self, params: dict[str, Any], k_prime: int, round_no: int
+    ) -> tuple[dict[str, Any], bool]:
+        return {**params, "ef": max(params["ef"], k_prime)}, True
 
     # --- PlannedBackend -----------------------------------------------------------
 

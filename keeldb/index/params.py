@@ -176,6 +176,8 @@ BUILD_SPECS: dict[str, tuple[ParamSpec, ...]] = {
         IntParam("m", 1, 65536, default_pq_m),
         IntParam("nbits", 1, 16, 8),
     ),
+    # Milvus's ANNOY: n_trees in [1, 1024], default 8
+    "ANNOY": (IntParam("n_trees", 1, 1024, 8),),
 }
 
 #: Default HNSW ``ef`` is ``max(k, HNSW_DEFAULT_EF)``.
@@ -187,10 +189,9 @@ SEARCH_SPECS: dict[str, tuple[ParamSpec, ...]] = {
     "IVF_FLAT": (IntParam("nprobe", 1, 65536, 8),),
     "IVF_SQ8": (IntParam("nprobe", 1, 65536, 8),),
     "IVF_PQ": (IntParam("nprobe", 1, 65536, 8),),
+    # -1: Annoy's default, k * n_trees nodes inspected
+    "ANNOY": (IntParam("search_k", -1, INT32_MAX, -1),),
 }
-
-#: Search params Milvus knows but keeldb does not implement yet: refuse rather than ignore.
-UNSUPPORTED_SEARCH_PARAMS = ("radius", "range_filter")
 
 
 def check_build_params(index_type: str, params: Mapping[str, Any], dim: int) -> None:
@@ -207,12 +208,11 @@ def resolve_search_params(
 ) -> dict[str, Any]:
     """Normalise search params for ``index_type`` and a top-``k`` request."""
     given = given or {}
-    for name in UNSUPPORTED_SEARCH_PARAMS:
-        if name in given:
-            raise IndexParamError(
-                f"search parameter {name!r} (range search) is not supported by keeldb yet"
-            )
     params = normalize_search_params(index_type, SEARCH_SPECS[index_type], given)
+    if params.get("search_k") == 0:
+        raise IndexParamError(
+            "ANNOY parameter 'search_k' must be -1 (the default, k * n_trees) or positive"
+        )
     if index_type == "HNSW":
         ef = params.setdefault("ef", max(k, HNSW_DEFAULT_EF))
         if ef < k:

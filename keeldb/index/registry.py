@@ -1,15 +1,17 @@
 """The one place that knows which vector index types exist, and which backends are installed.
 
 Index types (Milvus names, case-insensitive): FLAT, HNSW, IVF_FLAT, IVF_SQ8,
-IVF_PQ. ``AUTOINDEX`` and the empty name resolve to HNSW with Milvus's
+IVF_PQ, ANNOY. ``AUTOINDEX`` and the empty name resolve to HNSW with Milvus's
 autoIndex build params ``M=18, efConstruction=240`` (user-given HNSW params
-override them); the resolved type is what an index reports as ``index_type``,
-so the engine keeps the name the user asked for (describe_index shows it).
+override them), or, once tuned to a recall target, to the configuration tuning
+chose (:mod:`keeldb.index.tuning_params`); the resolved type is what an index
+reports as ``index_type``, so the engine keeps the name the user asked for
+(describe_index shows it).
 
-Backends: FAISS is a core dependency and backs every type. hnswlib is optional
-and backs HNSW with build param ``backend="hnswlib"``; it is probed here, and
-only here, and a missing package raises :class:`FailedPrecondition` saying what
-to install.
+Backends: FAISS is a core dependency and backs every type but ANNOY. hnswlib
+(HNSW with build param ``backend="hnswlib"``) and annoy (ANNOY) are optional;
+they are probed here, and only here, and a missing package raises
+:class:`FailedPrecondition` saying what to install.
 
 Errors: unknown index types, metrics or build params, and out-of-range or
 ill-typed values raise :class:`IndexParamError` naming the parameter, the value
@@ -19,6 +21,7 @@ not match what the caller says they are raise :class:`CorruptionError`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,9 +37,10 @@ from keeldb.index.params import (
     normalize_build_params,
     resolve_search_params,
 )
+from keeldb.index.tuning_params import AUTOINDEX_NAMES, resolve_build
 from keeldb.types import MetricType
 
-SUPPORTED_INDEX_TYPES: tuple[str, ...] = ("FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ")
+SUPPORTED_INDEX_TYPES: tuple[str, ...] = ("FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "ANNOY")
 
 #: Index classes whose backend is always installed. HNSW picks its backend by param.
 _CORE_CLASSES: dict[str, Any] = {
@@ -46,14 +50,19 @@ _CORE_CLASSES: dict[str, Any] = {
     "IVF_PQ": FaissIvfPqIndex,
 }
 
-#: Names that mean "let keeldb choose".
-AUTOINDEX_NAMES: tuple[str, ...] = ("AUTOINDEX", "")
-
 #: What AUTOINDEX builds: Milvus's default autoIndex build params (milvus.yaml).
 AUTOINDEX_TYPE = "HNSW"
 AUTOINDEX_PARAMS: dict[str, Any] = {"M": 18, "efConstruction": 240}
 
-_INSTALL_HINTS = {"hnswlib": "pip install 'keeldb[hnswlib]' (or: pip install hnswlib)"}
+_INSTALL_HINTS = {
+    "hnswlib": "pip install 'keeldb[hnswlib]' (or: pip install hnswlib)",
+    "annoy": "pip install 'keeldb[annoy]' (or: pip install annoy)",
+}
+#: optional backend -> (module, class)
+_OPTIONAL = {
+    "hnswlib": ("keeldb.index.hnswlib_index", "HnswlibHnswIndex"),
+    "annoy": ("keeldb.index.annoy_index", "AnnoyTreesIndex"),
+}
 
 
 def resolve_index_type(index_type: str | None) -> str:
@@ -73,11 +82,16 @@ def resolve_index_type(index_type: str | None) -> str:
 def normalize_index_params(
     index_type: str | None, dim: int, params: Mapping[str, Any] | None
 ) -> tuple[str, dict[str, Any]]:
-    """Validate build params; return (concrete index type, params with defaults)."""
+    """Validate build params; return (concrete index type, params with defaults).
+
+    Recall targets and tuning results in ``params`` are resolved first
+    (:func:`~keeldb.index.tuning_params.resolve_build`): a tuned AUTOINDEX builds
+    the configuration its tuning chose.
+    """
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
         raise IndexParamError(f"invalid vector dimension {dim!r}: must be a positive integer")
+    index_type, given = resolve_build(index_type, params)
     resolved = resolve_index_type(index_type)
-    given = dict(params or {})
     if (index_type or "").strip().upper() in AUTOINDEX_NAMES:
         given = {**AUTOINDEX_PARAMS, **given}
     normalized = normalize_build_params(resolved, BUILD_SPECS[resolved], given, dim)
@@ -157,6 +171,8 @@ def backend_available(backend: str) -> bool:
 def _index_class(resolved: str, params: Mapping[str, Any]) -> Any:
     if resolved in _CORE_CLASSES:
         return _CORE_CLASSES[resolved]
+    if resolved == "ANNOY":
+        return _load_backend("annoy")
     if params.get("backend", "faiss") == "hnswlib":
         return _load_backend("hnswlib")
     return FaissHnswIndex
@@ -164,15 +180,16 @@ def _index_class(resolved: str, params: Mapping[str, Any]) -> Any:
 
 def _load_backend(backend: str) -> Any:
     """Import an optional backend's index class, or say what to install."""
-    if backend != "hnswlib":
+    if backend not in _OPTIONAL:
         raise IndexParamError(f"unknown index backend {backend!r}")
+    module_name, class_name = _OPTIONAL[backend]
     try:
-        from keeldb.index.hnswlib_index import HnswlibHnswIndex
+        module = importlib.import_module(module_name)
     except ImportError as exc:
-        if exc.name != "hnswlib":
+        if exc.name != backend:
             raise
         raise FailedPrecondition(
-            "the HNSW backend 'hnswlib' needs the hnswlib package, which is not installed",
-            hint=_INSTALL_HINTS["hnswlib"],
+            f"the index backend '{backend}' needs the {backend} package, which is not installed",
+            hint=_INSTALL_HINTS[backend],
         ) from exc
-    return HnswlibHnswIndex
+    return getattr(module, class_name)

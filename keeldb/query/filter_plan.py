@@ -12,10 +12,11 @@ it is *false* (``not`` swaps the two; a null makes a row neither), so
 - a leaf an index answers (``field op literal``, ``in`` / ``not in``,
   ``like 'prefix%'`` on an indexed field) becomes a :class:`RowSet` whose exact
   size is known before any row id is produced; it is used when that size is
-  at most :data:`INDEX_FRACTION` of the segment (measured crossover, see
-  ``docs/compat.md`` and ``bench/filters.py``), else the leaf is scanned;
-- a conjunction (``and`` wanted true, ``or`` wanted false) applies its index
-  leaves most selective first, then evaluates everything else once, on the
+  at most :data:`INDEX_FRACTION` of the segment (see the crossover measured by
+  ``bench/filters.py``), else the leaf is scanned;
+- a conjunction (``and`` wanted true, ``or`` wanted false) intersects leaves
+  on one index into one range (``n >= a and n < b``), applies its index
+  lookups most selective first, then evaluates everything else once, on the
   surviving rows only;
 - a disjunction uses the indexes only when every branch can (else it is
   scanned as a whole: one branch needs a scan anyway);
@@ -39,9 +40,11 @@ from keeldb.query.snapshot import SegmentView
 from keeldb.types import DataType
 
 #: an index lookup is used when it yields at most this share of the segment's rows.
-#: Measured on 1M rows (bench/filters.py --crossover): turning a lookup into a
-#: mask costs ~2 ns a row, a vectorised scan of one numeric leaf ~2.5 ns a row
-#: of the *segment*, a string leaf 4-30 ns; 0.5 keeps a margin for cache effects.
+#: Measured on 1M rows (``bench/filters.py``, "index lookup vs scan"): turning a
+#: lookup into a mask costs ~2 ns per *matching* row, a vectorised scan of one
+#: numeric leaf ~2.4 ns per *segment* row, a string leaf 4-18 ns; so one leaf's
+#: lookup wins up to 80% and beyond. 0.5 is lower on purpose: inside a conjunction
+#: an unselective leaf costs little more when it joins the one scan of the rest.
 INDEX_FRACTION = 0.5
 #: a condition is evaluated on the candidate rows only (a taken sub-table) when
 #: they are at most this share of the segment: the take + evaluate of a row
@@ -93,22 +96,61 @@ class SegmentPlanner:
         return self.evaluate(node, want, cand)
 
     def _conjunction(self, node: ast.And | ast.Or, want: bool, cand: np.ndarray | None):
-        ranked = sorted(
-            ((self.estimate(item, want), i, item) for i, item in enumerate(node.items)),
-            key=lambda t: (t[0] is None, t[0] or 0, t[1]),
-        )
+        groups = self.range_groups(node.items, want)
+        grouped = {id(item) for _, members in groups for item in members}
+        ranked: list[tuple[int | None, int, object]] = [
+            (found.count, i, (found, members)) for i, (found, members) in enumerate(groups)
+        ]
+        ranked += [
+            (self.estimate(item, want), len(groups) + i, item)
+            for i, item in enumerate(node.items)
+            if id(item) not in grouped
+        ]
+        ranked.sort(key=lambda t: (t[0] is None, t[0] or 0, t[1]))
         rest: list[ast.Node] = []
         mask = cand
-        for estimate, _, item in ranked:
+        for estimate, _, entry in ranked:
             size = self.n if mask is None else int(np.count_nonzero(mask))
-            if estimate is not None and self._worth_it(estimate) and estimate < 8 * size:
-                mask = self.rows(item, want, mask)
+            useful = estimate is not None and self._worth_it(estimate) and estimate < 8 * size
+            if isinstance(entry, tuple):  # leaves on one index, answered as one range
+                found, members = entry
+                if useful:
+                    mask = self._use_index(members, want, found, mask)
+                else:
+                    rest.extend(members)
+            elif useful:
+                assert isinstance(entry, ast.Node)
+                mask = self.rows(entry, want, mask)
             else:
-                rest.append(item)
+                assert isinstance(entry, ast.Node)
+                rest.append(entry)
         if not rest:
             return np.ones(self.n, dtype=bool) if mask is None else mask
         group = rest[0] if len(rest) == 1 else type(node)(node.pos, tuple(rest))
         return self.evaluate(group, want, mask)
+
+    def range_groups(
+        self, items: tuple[ast.Node, ...], want: bool
+    ) -> list[tuple[RowSet, list[ast.Node]]]:
+        """Leaves of a conjunction on one index whose rows are each one span of it
+        (``n >= a`` and ``n < b``, a chained range, ``==``...), intersected into one
+        lookup: two halves of a narrow range are each unselective on their own."""
+        by_index: dict[int, list[tuple[ast.Node, RowSet]]] = {}
+        for item in items:
+            found = self.probe(item, want)
+            if found is not None and not found.nan and len(found.lo) <= 1:
+                by_index.setdefault(id(found.index), []).append((item, found))
+        groups = []
+        for members in by_index.values():
+            if len(members) < 2:
+                continue
+            sets = [found for _, found in members]
+            lo = max((int(f.lo[0]) for f in sets if len(f.lo)), default=0)
+            hi = min((int(f.hi[0]) for f in sets if len(f.lo)), default=0)
+            empty = any(len(f.lo) == 0 for f in sets) or lo >= hi
+            bounds = (np.empty(0, np.int64),) * 2 if empty else (np.array([lo]), np.array([hi]))
+            groups.append((RowSet(sets[0].index, *bounds), [item for item, _ in members]))
+        return groups
 
     def _disjunction(self, node: ast.And | ast.Or, want: bool, cand: np.ndarray | None):
         estimate = self.estimate(node, want)
@@ -130,6 +172,7 @@ class SegmentPlanner:
             parts = [self.estimate(item, want) for item in node.items]
             if isinstance(node, ast.And) == want:  # conjunction: its best index bounds it
                 known = [p for p in parts if p is not None]
+                known += [found.count for found, _ in self.range_groups(node.items, want)]
                 return min(known) if known else None
             if any(p is None for p in parts):
                 return None
@@ -184,14 +227,20 @@ class SegmentPlanner:
         return self.seg.scalar_indexes.get(node.column)
 
     def _use_index(
-        self, node: ast.Node, want: bool, found: RowSet, cand: np.ndarray | None
+        self,
+        node: ast.Node | list[ast.Node],
+        want: bool,
+        found: RowSet,
+        cand: np.ndarray | None,
     ) -> np.ndarray:
         mask = found.mask()
         if cand is not None:
             mask &= cand
         if self.trace is not None:
+            nodes = node if isinstance(node, list) else [node]
+            shown = " and ".join(_shown(n, want) for n in nodes)
             self.trace.append(
-                f"index {found.index.index_type} on {_column(node)}: {_shown(node, want)} "
+                f"index {found.index.index_type} on {_column(nodes[0])}: {shown} "
                 f"-> {found.count:,} rows"
             )
         return mask

@@ -8,11 +8,13 @@ from them can be kept:
     (segment token, column, path)  the :class:`JsonValues` of one path, with the
                                    typed views (numbers, strings...) it builds
 
-One process-wide LRU holds both, bounded by an *estimate* of their memory
-(parsed documents ≈ 6 × their JSON text plus 64 bytes a row, measured with
-tracemalloc on typical documents; path values by the arrays they hold). An entry
-larger than a quarter of the budget is not kept: a 1M-row segment's documents
-would evict everything else, while its path values (~25 bytes a row) still fit.
+Two process-wide LRUs hold them, each bounded by an *estimate* of its entries'
+memory: :data:`PATHS` (path values, by the arrays they hold: ~25-50 bytes a row)
+and :data:`DOCS` (parsed documents ≈ 6 × their JSON text plus 64 bytes a row,
+measured with tracemalloc on typical documents). Apart, because documents are
+an order of magnitude larger: in one LRU, a query sweeping ten 100k-row
+segments evicted its own path values while caching documents, and every query
+missed. An entry larger than a quarter of its budget is not kept.
 
 Tokens come from :func:`new_token`, one per sealed segment object and never
 reused, so an entry can never describe other data; entries of a segment that
@@ -34,6 +36,7 @@ import pyarrow as pa
 from keeldb.expr.jsonview import JsonValues, extract_path, parse_json_column
 
 DEFAULT_MAX_BYTES = 256 << 20
+DEFAULT_DOCS_MAX_BYTES = 128 << 20
 _DOC_TEXT_FACTOR = 6
 _DOC_ROW_BYTES = 64
 _tokens = itertools.count(1)
@@ -100,11 +103,13 @@ class JsonCache:
         return len(self._entries)
 
 
-CACHE = JsonCache()
+PATHS = JsonCache(DEFAULT_MAX_BYTES)
+DOCS = JsonCache(DEFAULT_DOCS_MAX_BYTES)
 
 
 def forget_segment(token: int) -> None:
-    CACHE.forget(token)
+    PATHS.forget(token)
+    DOCS.forget(token)
 
 
 class SegmentJson:
@@ -121,11 +126,11 @@ class SegmentJson:
 
     def __call__(self, column: str, path: tuple) -> JsonValues | None:
         key = (self.token, column, path)
-        values = CACHE.get(key)
+        values = PATHS.get(key)
         if self.rows is not None:
             if values is not None:
                 return values.take(self.rows)
-            docs = CACHE.get((self.token, column))
+            docs = DOCS.get((self.token, column))
             if docs is None:
                 return None
             return JsonValues(extract_path([docs[i] for i in self.rows.tolist()], path))
@@ -134,14 +139,14 @@ class SegmentJson:
         docs = self._docs(column)
         values = JsonValues(extract_path(docs, path))
         # views are built lazily; reserve room for the usual numeric + string ones
-        CACHE.put(key, values, values.memory_bytes() + 24 * len(values))
+        PATHS.put(key, values, values.memory_bytes() + 24 * len(values))
         return values
 
     def _docs(self, column: str) -> list[Any]:
         key = (self.token, column)
-        docs = CACHE.get(key)
+        docs = DOCS.get(key)
         if docs is None:
             arr = self.table.column(column)
             docs = parse_json_column(arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0))
-            CACHE.put(key, docs, _DOC_TEXT_FACTOR * arr.nbytes + _DOC_ROW_BYTES * len(docs))
+            DOCS.put(key, docs, _DOC_TEXT_FACTOR * arr.nbytes + _DOC_ROW_BYTES * len(docs))
         return docs

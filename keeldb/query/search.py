@@ -7,24 +7,32 @@ output fields are fetched for the survivors only.
 
 Scores follow Milvus: L2 is a squared distance (ascending), IP and COSINE are
 similarities (descending). A hit carries the primary key as ``id``.
+
+Range search (``request.range``): every segment answers its top-k among the rows
+inside the range (exact search filters by the bounds before taking the top-k;
+indexes widen, see :mod:`keeldb.index.range_search`), so the merge is the same.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from keeldb.errors import InvalidArgument
 from keeldb.expr import CompiledFilter
 from keeldb.index import exact_search
+from keeldb.index.range_search import RangeBounds
 from keeldb.query.filter_plan import filter_rows
 from keeldb.query.output import OutputSpec, materialize
 from keeldb.query.snapshot import SegmentView, Snapshot
 from keeldb.types import MetricType
+
+if TYPE_CHECKING:
+    from keeldb.query.grouping import GroupBy
 
 TOPK_LIMIT = 16_384
 
@@ -81,20 +89,22 @@ class SearchRequest:
     filter: CompiledFilter | None = None
     partition_ids: frozenset[int] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: range search bounds, parsed from ``params`` (which keep ``radius`` for the indexes)
+    range: RangeBounds | None = None
+    #: search every segment by brute force, ignoring indexes (ground truth for recall)
+    exact: bool = False
+    #: group the hits by a scalar field (see keeldb.query.grouping)
+    group_by: GroupBy | None = None
 
 
 def execute_search(snapshot: Snapshot, request: SearchRequest) -> list[list[Hit]]:
     nq = len(request.queries)
     k = request.limit + request.offset
     pk_name = snapshot.schema.primary_field.name
-    parts: list[tuple[int, np.ndarray, np.ndarray]] = []
-    for position, seg in enumerate(snapshot.segments):
-        found = _search_segment(seg, request, k)
-        if found is not None:
-            parts.append((position, *found))
-    if not parts:
+    merged = search_candidates(snapshot, request, k)
+    if merged is None:
         return [[] for _ in range(nq)]
-    seg_pos, scores, ids = _merge(parts, k, request.metric)
+    seg_pos, scores, ids = merged
     take = slice(request.offset, k)
     if seg_pos.ndim == 0:  # one segment answered: no per-hit segment lookups
         view = snapshot.segments[int(seg_pos)]
@@ -103,13 +113,35 @@ def execute_search(snapshot: Snapshot, request: SearchRequest) -> list[list[Hit]
             for q in range(nq)
         ]
     return [
-        _hits_for(snapshot, seg_pos[q, take], ids[q, take], scores[q, take], request, pk_name)
+        hits_for(snapshot, seg_pos[q, take], ids[q, take], scores[q, take], request, pk_name)
         for q in range(nq)
     ]
 
 
+#: Extra per-segment row restriction (True = may be returned), ANDed into the filter mask.
+SegmentMask = Callable[[SegmentView], "np.ndarray | None"]
+
+
+def search_candidates(
+    snapshot: Snapshot, request: SearchRequest, k: int, extra: SegmentMask | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The merged top ``k`` of every segment: (segment position, scores, local ids).
+
+    Each is (nq, k); the segment position is a 0-d array when one segment answered
+    (every hit is from it). None when no segment has a qualifying row.
+    """
+    parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for position, seg in enumerate(snapshot.segments):
+        found = _search_segment(seg, request, k, extra)
+        if found is not None:
+            parts.append((position, *found))
+    if not parts:
+        return None
+    return _merge(parts, k, request.metric)
+
+
 def _search_segment(
-    seg: SegmentView, request: SearchRequest, k: int
+    seg: SegmentView, request: SearchRequest, k: int, extra: SegmentMask | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     if seg.num_rows == 0 or seg.live_rows == 0 or seg.skips_partitions(request.partition_ids):
         return None
@@ -121,13 +153,19 @@ def _search_segment(
         if not request.filter.may_match(seg.stats):
             return None
         mask = filter_rows(request.filter, seg, mask)
+    if extra is not None:
+        more = extra(seg)
+        if more is not None:
+            mask = more if mask is None else mask & more
     if mask is not None and not mask.any():
         return None
-    index = seg.indexes.get(request.field)
+    index = None if request.exact else seg.indexes.get(request.field)
     if index is not None and index.metric == request.metric:
         hits = index.search(request.queries, k, allowed=mask, params=request.params)
     else:
-        hits = exact_search(seg.vectors[request.field], request.queries, k, request.metric, mask)
+        hits = exact_search(
+            seg.vectors[request.field], request.queries, k, request.metric, mask, request.range
+        )
     return hits.scores, hits.ids
 
 
@@ -151,7 +189,7 @@ def _merge(
     )
 
 
-def _hits_for(
+def hits_for(
     snapshot: Snapshot,
     seg_pos: np.ndarray,
     ids: np.ndarray,

@@ -376,6 +376,20 @@ def compare(op, a, b):
     return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
+def as_column_type(column, value):
+    """A number compared with a FLOAT / DOUBLE field is first converted to its type."""
+    if column[0] != "field" or column[1] not in FLOAT_FIELDS or family(value) != "number":
+        return value
+    try:
+        value = float(value)
+    except OverflowError:
+        return value
+    if column[1] == "f32":
+        with np.errstate(over="ignore"):
+            value = float(np.float32(value))
+    return value
+
+
 def json_equal(a, b):
     if family(a) != family(b):
         return False
@@ -410,20 +424,28 @@ def truth(tree, row):
             return decisive
         return None if None in results else not decisive
     if kind == "cmp":
-        return compare(tree[1], value_of(tree[2], row), value_of(tree[3], row))
+        left, right = value_of(tree[2], row), value_of(tree[3], row)
+        if tree[3][0] == "lit":
+            right = as_column_type(tree[2], right)
+        if tree[2][0] == "lit":
+            left = as_column_type(tree[3], left)
+        return compare(tree[1], left, right)
     if kind == "in":
         value = value_of(tree[1], row)
         if value is None:
             return None
-        hit = any(json_equal(value, v) for v in tree[2])
+        hit = any(json_equal(value, as_column_type(tree[1], v)) for v in tree[2])
         return not hit if tree[3] else hit
     if kind == "like":
         value = value_of(tree[1], row)
         if value is None:
             return None
         return isinstance(value, str) and like(value, tree[2])
-    if kind == "isnull":
-        return (value_of(tree[1], row) is not None) == tree[2]
+    if kind == "isnull":  # on a JSON path: `not exists`, as Milvus rewrites it
+        operand = tree[1]
+        if operand[0] == "json":
+            return (json_at(row, operand[1], operand[2]) is not MISSING) == tree[2]
+        return (value_of(operand, row) is not None) == tree[2]
     if kind == "exists":
         return json_at(row, tree[1], tree[2]) is not MISSING
     if kind == "truth":
@@ -529,5 +551,6 @@ def test_number_comparisons_near_the_data_are_exact(data, table):
     op = data.draw(compare_ops)
     text = f"{name} {op} {lit(value)[0]}"
     compiled = compile_filter(text, FIELDS, dynamic=True)
-    expected = [compare(op, value_of(tree, row), value) is True for row in table.to_pylist()]
+    literal = as_column_type(tree, value)  # FLOAT / DOUBLE fields read it in their type
+    expected = [compare(op, value_of(tree, row), literal) is True for row in table.to_pylist()]
     assert compiled.evaluate(table).tolist() == expected, text

@@ -76,8 +76,14 @@ def test_integers_and_nulls(expression, ids):
         ("price > -1e308", [0, 1, 4, 5]),
         ("price in [1.5, 0]", [0, 4]),
         ("ratio == 0.5", [1]),
-        ("ratio > 0.1", [0, 1, 2, 4]),  # float32(0.1) > double 0.1
+        # a literal compared with a FLOAT column is read as a FLOAT first, as in Milvus:
+        # the stored float32(0.1) equals `0.1` and is not greater than it
+        ("ratio == 0.1", [0]),
+        ("ratio > 0.1", [1, 2, 4]),
         ("ratio < 0.1", [3, 5]),
+        ("ratio in [0.1, 7]", [0]),
+        ("0.1 <= ratio < 0.5", [0]),
+        ("ratio == 16777217", []),  # float32(16777217) = 16777216: no row holds it
         ("ratio == 0.10000000149011612", [0]),  # the float32 value, exactly
         ("price < size", [0, 5]),
         ("big > size", [0, 2, 3, 4]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
 import pytest
 
 from keeldb.errors import FailedPrecondition, IndexParamError, InvalidArgument
@@ -19,7 +20,7 @@ from keeldb.types import MetricType
 
 
 def test_supported_types():
-    assert set(SUPPORTED_INDEX_TYPES) == {"FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ"}
+    assert set(SUPPORTED_INDEX_TYPES) == {"FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "ANNOY"}
 
 
 @pytest.mark.parametrize("name", ["AUTOINDEX", "autoindex", "", None])
@@ -140,9 +141,11 @@ def test_ivf_and_flat_search_params():
         validate_search_params("IVF_SQ8", {"nprobe": 70000}, 10)
 
 
-def test_range_search_params_are_refused_not_ignored():
+def test_range_search_params_are_validated_by_the_search():
+    index = create_index("HNSW", "L2", 4, {"M": 8})
+    index.build(np.eye(4, dtype=np.float32))
     with pytest.raises(IndexParamError, match="'radius'"):
-        validate_search_params("HNSW", {"radius": 0.5}, 10)
+        index.search([[0.0, 0.0, 0.0, 0.0]], 3, params={"radius": "x"})
 
 
 def test_search_validates_params_before_searching():

@@ -90,7 +90,7 @@ def test_unselective_leaves_are_scanned(coll):
 def test_not_and_or_and_nulls(coll):
     plan = coll.explain("c", "not (n >= 5) or tag like 't1%'")
     assert "index STL_SORT on n: not (n (INT64) >= 5)" in plan
-    assert "index INVERTED on tag: tag (VARCHAR) like \"t1%\"" in plan
+    assert 'index INVERTED on tag: tag (VARCHAR) like "t1%"' in plan
     assert _ids(coll, "c", "not (n >= 5) or tag like 't1%'") == _expected(
         lambda r: (r["n"] is not None and r["n"] < 5) or r["tag"].startswith("t1")
     )
@@ -160,18 +160,30 @@ def test_explain_reports_skipped_segments(coll):
 
 
 def test_json_paths_of_sealed_segments_are_parsed_once(coll, monkeypatch):
-    cache = JsonCache()
-    monkeypatch.setattr(json_cache, "CACHE", cache)
+    paths, docs = JsonCache(), JsonCache()
+    monkeypatch.setattr(json_cache, "PATHS", paths)
+    monkeypatch.setattr(json_cache, "DOCS", docs)
     first = _ids(coll, "c", 'meta["k"] == 2 or extra == 4')
-    entries = len(cache)
-    assert entries == 4  # docs + one path, for meta and $meta, of the sealed segment
-    hits = cache.hits
+    assert len(paths) == 2 and len(docs) == 2  # meta and $meta of the sealed segment
+    hits = paths.hits
     assert _ids(coll, "c", 'meta["k"] == 2 or extra == 4') == first
-    assert cache.hits == hits + 2 and len(cache) == entries
+    assert paths.hits == hits + 2 and len(paths) == 2
     assert first == _expected(lambda r: (r["meta"] or {}).get("k") == 2 or r["extra"] == 4)
     # another path of a cached column reuses the parsed documents
+    parsed = docs.hits
     _ids(coll, "c", 'meta["s"] == "m1"')
-    assert len(cache) == entries + 1
+    assert len(paths) == 3 and docs.hits == parsed + 1
+
+
+def test_path_values_survive_documents_that_do_not_fit(coll, monkeypatch):
+    """Documents are far larger than path values: they must not evict them."""
+    paths, docs = JsonCache(), JsonCache(max_bytes=1)  # no document fits
+    monkeypatch.setattr(json_cache, "PATHS", paths)
+    monkeypatch.setattr(json_cache, "DOCS", docs)
+    _ids(coll, "c", 'meta["k"] == 2')
+    misses = paths.misses
+    assert _ids(coll, "c", 'meta["k"] == 2') == _expected(lambda r: (r["meta"] or {}).get("k") == 2)
+    assert paths.misses == misses and len(docs) == 0
 
 
 def test_the_cache_is_bounded_by_bytes():
@@ -195,8 +207,11 @@ def test_planner_thresholds_do_not_change_results(coll, monkeypatch):
     text = "(n < 20 or tag == 't03') and not (price >= 10) and extra != 2"
     baseline = _ids(coll, "c", text)
     assert baseline == _expected(
-        lambda r: ((r["n"] is not None and r["n"] < 20) or r["tag"] == "t03")
-        and r["price"] < 10 and r["extra"] != 2
+        lambda r: (
+            ((r["n"] is not None and r["n"] < 20) or r["tag"] == "t03")
+            and r["price"] < 10
+            and r["extra"] != 2
+        )
     )
     for fraction in (0.0, 0.01, 1.0):
         monkeypatch.setattr(filter_plan, "INDEX_FRACTION", fraction)
@@ -210,3 +225,12 @@ def test_count_and_delete_use_the_same_plan(coll):
     assert coll.delete("c", filter="n == 7")["delete_count"] == 21
     assert _ids(coll, "c", "n == 7") == []
     assert np.all(np.array(_ids(coll, "c", "n == 8")) % 100 == 8)
+
+
+def test_two_halves_of_a_range_are_one_lookup(coll):
+    for text in ("n >= 5 and n < 7", "5 <= n < 7", "n < 7 and tag != 'x' and 5 <= n"):
+        plan = coll.explain("c", text)
+        assert "index STL_SORT on n: " in plan and "-> 40 rows" in plan, plan
+        assert _ids(coll, "c", text) == _expected(lambda r: r["n"] is not None and 5 <= r["n"] < 7)
+    assert "-> 0 rows" in coll.explain("c", "n > 7 and n < 5")
+    assert _ids(coll, "c", "n > 7 and n < 5") == []

@@ -1,0 +1,245 @@
+"""Tuning an index to a recall target: the fastest configuration that meets it.
+
+Input: one segment's vectors (the engine passes its largest sealed segment),
+the metric, the spec's index type and params (with the ``recall`` target), and
+optionally the index already built for the spec (reused, not rebuilt).
+
+1. **Queries and truth.** :func:`~keeldb.index.recall.sample_queries` draws
+   ``queries`` held-in queries (seeded); exact search over all the vectors gives
+   the true top ``k``. Recall is tie-aware
+   (:func:`~keeldb.index.recall.recall_by_score`, on true float64 scores, so
+   quantised indexes are judged by what they return, not what they estimate).
+2. **Candidates** (build configurations). A spec of a fixed type (HNSW,
+   IVF_FLAT, ...) keeps the user's build; only its search parameter is tuned.
+   AUTOINDEX tries HNSW with Milvus's autoIndex params (M=18,
+   efConstruction=240), IVF_FLAT with ``nlist = 4·√n``, and FLAT up to
+   :data:`FLAT_MAX_ROWS` rows; when none of them meets the target it goes on
+   to denser graphs (:data:`HNSW_ESCALATION`) until one does.
+3. **Sweep.** Each candidate's search parameter climbs a fixed ladder (HNSW
+   ``ef``, IVF ``nprobe``, Annoy ``search_k``) until the lower end of the
+   recall's 95% interval reaches the target, i.e. the target is met with
+   confidence, not just on average; recall grows with the effort, so the first
+   such rung is that build's cheapest.
+4. **Pick.** Each candidate's latency at batch 1 is timed at its rung; the
+   fastest candidate meeting the target wins. If none meets it, the one with
+   the highest recall wins and its measured recall says how far off it is.
+
+Costs: building the extra candidates (IVF_FLAT k-means; FLAT copies; HNSW only
+when escalating) and about ``queries × rungs`` searches. Timing runs on the
+machine that tunes, so the choice between types reflects that machine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from keeldb.index.base import VectorIndex, as_matrix
+from keeldb.index.exact import exact_search
+from keeldb.index.recall import recall_by_score, recall_interval, sample_queries, true_scores
+from keeldb.index.registry import AUTOINDEX_PARAMS, create_index, normalize_index_params
+from keeldb.index.tuning_params import is_autoindex, parse_target, resolve_build
+from keeldb.types import MetricType
+
+FLAT_MAX_ROWS = 50_000
+HNSW_ESCALATION: tuple[dict[str, int], ...] = (
+    {"M": 32, "efConstruction": 400},
+    {"M": 48, "efConstruction": 600},
+)
+EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
+NPROBE_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024)
+SEARCH_K_FACTORS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+TIMED_QUERIES = 64
+
+
+@dataclass
+class Measurement:
+    """One configuration and what it scored on the tuning queries."""
+
+    index_type: str
+    build: dict[str, Any]
+    search: dict[str, Any]
+    recall: float
+    ci: tuple[float, float]
+    latency_ms: float = math.nan
+
+    def meets(self, target: float) -> bool:
+        return self.ci[0] >= target
+
+    def config(self) -> dict[str, Any]:
+        return {"index_type": self.index_type, "build": self.build, "search": self.search}
+
+
+@dataclass
+class TuningResult:
+    chosen: Measurement
+    target: float
+    rows: int
+    queries: int
+    k: int
+    tried: list[Measurement] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return self.chosen.meets(self.target)
+
+    def params(self) -> dict[str, Any]:
+        """The tuning-result keys stored in the index spec's params."""
+        return {
+            "tuned_params": self.chosen.config(),
+            "measured_recall": round(self.chosen.recall, 4),
+            "recall_ci": [round(self.chosen.ci[0], 4), round(self.chosen.ci[1], 4)],
+            "tuned_rows": self.rows,
+            "tuned_queries": self.queries,
+            "tuned_k": self.k,
+            "tuned_latency_ms": round(self.chosen.latency_ms, 4),
+        }
+
+
+def tune(
+    vectors: np.ndarray,
+    metric: MetricType | str,
+    index_type: str,
+    params: Mapping[str, Any],
+    target: float,
+    *,
+    current: VectorIndex | None = None,
+    k: int = 10,
+    queries: int = 200,
+    seed: int = 0,
+    built: dict[str, VectorIndex] | None = None,
+    query_vectors: np.ndarray | None = None,
+) -> TuningResult:
+    """Tune to ``target`` recall@``k`` on ``vectors`` (module docstring).
+
+    ``built`` (optional) keeps the candidate indexes built here, keyed by
+    configuration, so several tunings of the same vectors (other targets) reuse them.
+    ``query_vectors`` (optional) replaces the held-in queries: real queries, when
+    the caller has them, make the measured recall the users' recall.
+    """
+    target = parse_target(target)
+    metric = MetricType(str(getattr(metric, "value", metric)).upper())
+    if query_vectors is not None:
+        sample = as_matrix(query_vectors, vectors.shape[1], "tuning query vectors")
+    else:
+        sample = sample_queries(vectors, queries, seed=seed)
+    truth = _found_scores(vectors, sample, exact_search(vectors, sample, k, metric).ids, metric)
+    probe = _Probe(vectors, metric, sample, truth, k, target, seed, {} if built is None else built)
+    if not is_autoindex(index_type):
+        built_type, build = resolve_build(index_type, params)
+        tried = [probe.try_build(built_type, build, current)]
+    else:
+        tried = _tune_autoindex(probe, current)
+    best = _pick(tried, target)
+    return TuningResult(best, target, len(vectors), len(sample), k, tried)
+
+
+def _tune_autoindex(probe: _Probe, current: VectorIndex | None) -> list[Measurement]:
+    n = len(probe.vectors)
+    candidates: list[tuple[str, dict[str, Any]]] = [("HNSW", dict(AUTOINDEX_PARAMS))]
+    candidates.append(("IVF_FLAT", {"nlist": min(65_536, max(1, round(4 * math.sqrt(n))))}))
+    if n <= FLAT_MAX_ROWS:
+        candidates.append(("FLAT", {}))
+    tried = [probe.try_build(kind, build, current) for kind, build in candidates]
+    for build in HNSW_ESCALATION:
+        if any(m.meets(probe.target) for m in tried):
+            break
+        tried.append(probe.try_build("HNSW", dict(build), current))
+    return tried
+
+
+def _pick(tried: list[Measurement], target: float) -> Measurement:
+    meeting = [m for m in tried if m.meets(target)]
+    if meeting:
+        return min(meeting, key=lambda m: m.latency_ms)
+    return max(tried, key=lambda m: (m.recall, -m.latency_ms))
+
+
+@dataclass
+class _Probe:
+    """The fixed inputs of one tuning run, and how a build configuration is measured."""
+
+    vectors: np.ndarray
+    metric: MetricType
+    queries: np.ndarray
+    truth: np.ndarray
+    k: int
+    target: float
+    seed: int
+    built: dict[str, VectorIndex]
+
+    def try_build(
+        self, index_type: str, build: dict[str, Any], current: VectorIndex | None
+    ) -> Measurement:
+        dim = self.vectors.shape[1]
+        resolved, normalized = normalize_index_params(index_type, dim, build)
+        key = built_key(resolved, normalized)
+        if current is not None and current.index_type == resolved and current.params == normalized:
+            self.built.setdefault(key, current)
+        index = self.built.get(key)
+        if index is None:
+            index = create_index(resolved, self.metric, dim, normalized)
+            index.build(self.vectors)
+            self.built[key] = index
+        found = self.sweep(index, resolved, normalized)
+        found.latency_ms = self.latency_ms(index, found.search)
+        return found
+
+    def sweep(self, index: VectorIndex, resolved: str, build: dict[str, Any]) -> Measurement:
+        last = None
+        for search in search_ladder(index, self.k):
+            got = index.search(self.queries, self.k, params=search).ids
+            found = _found_scores(self.vectors, self.queries, got, self.metric)
+            per_query = recall_by_score(found, self.truth, self.metric)
+            ci = recall_interval(per_query, self.k, seed=self.seed)
+            last = Measurement(resolved, build, search, float(per_query.mean()), ci)
+            if last.meets(self.target):
+                break
+        assert last is not None
+        return last
+
+    def latency_ms(self, index: VectorIndex, search: dict[str, Any]) -> float:
+        timed = self.queries[:TIMED_QUERIES]
+        best = math.inf
+        for _ in range(2):
+            start = time.perf_counter()
+            for row in range(len(timed)):
+                index.search(timed[row : row + 1], self.k, params=search)
+            best = min(best, time.perf_counter() - start)
+        return 1000.0 * best / max(1, len(timed))
+
+
+def _found_scores(
+    vectors: np.ndarray, queries: np.ndarray, ids: np.ndarray, metric: MetricType
+) -> np.ndarray:
+    """True scores (float64) of the rows ``ids`` names per query; NaN in empty slots."""
+    rows = np.where((ids >= 0)[..., None], vectors[np.maximum(ids, 0)], np.nan)
+    return true_scores(queries, rows, metric)
+
+
+def built_key(index_type: str, build: Mapping[str, Any]) -> str:
+    """The key of a built candidate in ``tune(built=...)``: type and normalised build."""
+    return f"{index_type}:{sorted(build.items())}"
+
+
+def search_ladder(index: VectorIndex, k: int) -> list[dict[str, Any]]:
+    """The search settings to try on ``index``, cheapest first."""
+    kind = index.index_type
+    if kind == "HNSW":
+        top = max(k, min(index.count, EF_LADDER[-1]))
+        efs = sorted({k, *(e for e in EF_LADDER if k < e < top), top})
+        return [{"ef": e} for e in efs]
+    if kind.startswith("IVF"):
+        nlist = int(getattr(index, "nlist", 0))
+        if nlist <= 0:
+            return [{}]  # untrained (too few rows): searched exactly
+        return [{"nprobe": p} for p in sorted({*(p for p in NPROBE_LADDER if p < nlist), nlist})]
+    if kind == "ANNOY":
+        trees = int(index.params["n_trees"])
+        return [{"search_k": k * trees * f} for f in SEARCH_K_FACTORS]
+    return [{}]
