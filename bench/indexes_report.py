@@ -26,9 +26,9 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         f"Corpus: {c['rows']:,} × {c['dim']} ({c['path']}), {c['metric']}. Queries: "
         f"{q['count']:,} ({_query_words(q['source'])}); recall@{q['k']} against exact "
         f"search; batch 1 over the first {q['batch1_count']} queries (FAISS single-thread, "
-        "keeldb and the raw library interleaved query by query), batch 100 over all "
-        "queries on all cores. *raw* = the library called directly on the same built "
-        "structure; overhead = (keeldb − raw) / raw latency at batch 1.",
+        "keeldb and the raw library interleaved query by query, in alternating order), "
+        "batch 100 over all queries on all cores. *raw* = the library called directly "
+        "on the same built structure; overhead = (keeldb − raw) / raw median latency at batch 1.",
         "",
         "## Builds",
         "",

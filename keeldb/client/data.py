@@ -17,8 +17,13 @@ import numpy as np
 import pyarrow as pa
 
 from keeldb.client.filter_cache import cached_filter
-from keeldb.client.search_options import group_by_option, index_search_params, with_tuned_defaults
-from keeldb.engine.catalog import DEFAULT_PARTITION, CollectionEntry
+from keeldb.client.search_options import (
+    GROUP_KEYS,
+    group_by_option,
+    index_search_params,
+    with_tuned_defaults,
+)
+from keeldb.engine.catalog import DEFAULT_PARTITION, CollectionEntry, IndexSpec
 from keeldb.engine.collection import Collection
 from keeldb.engine.database import Engine
 from keeldb.errors import InvalidArgument, NotLoaded
@@ -30,6 +35,7 @@ from keeldb.query.output import resolve_output_fields
 from keeldb.query.retrieve import QueryRequest, execute_count, execute_query, explain_query
 from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
 from keeldb.query.snapshot import Snapshot
+from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.values import coerce_keys, to_batch
 from keeldb.types import MetricType
 
@@ -285,12 +291,9 @@ class DataMixin:
         if check:
             check_limit(limit, offset)
         spec = entry.vector_index(field.name)
-        metric = _search_metric(spec.metric_type if spec else "COSINE", search_params)
-        params = with_tuned_defaults(spec, index_search_params(search_params), limit + offset)
-        bounds = parse_range(params, metric)
-        group_by = group_by_option(schema, search_params, kw)
-        if group_by is not None and bounds is not None:
-            raise InvalidArgument("grouping search does not support range search (radius)")
+        metric, params, bounds, group_by = _search_options(
+            schema, spec, search_params, limit + offset, kw
+        )
         if group_by is not None and not check:  # check=False: an iterator's request
             raise InvalidArgument("Not allowed to do groupBy when doing iteration")
         return SearchRequest(
@@ -355,6 +358,50 @@ def partition_buckets(keys: pa.ChunkedArray | pa.Array, count: int) -> np.ndarra
     else:
         hashed = np.abs(np.asarray(values, dtype=np.int64))
     return (hashed % count).astype(np.int32)
+
+
+def _search_options(
+    schema: CollectionSchema,
+    spec: IndexSpec | None,
+    search_params: dict[str, Any],
+    k: int,
+    kw: Mapping[str, Any],
+) -> tuple[MetricType, dict[str, Any], Any, Any]:
+    """(metric, index params, range bounds, grouping) of a search, memoised per index spec.
+
+    The same few search settings recur on every call, and deriving them costs
+    more than a small HNSW search. Specs are immutable and replaced when they
+    change (tuning, re-indexing), so a cache kept on the spec cannot go stale.
+    """
+    try:
+        key = (_frozen(search_params), k, tuple(kw.get(g) for g in GROUP_KEYS))
+    except TypeError:
+        key = None
+    cache = spec.__dict__.setdefault("_options_cache", {}) if spec is not None else None
+    if key is not None and cache is not None:
+        found = cache.get(key)
+        if found is not None:
+            return found
+    metric = _search_metric(spec.metric_type if spec else "COSINE", search_params)
+    params = with_tuned_defaults(spec, index_search_params(search_params), k)
+    bounds = parse_range(params, metric)
+    group_by = group_by_option(schema, search_params, kw)
+    if group_by is not None and bounds is not None:
+        raise InvalidArgument("grouping search does not support range search (radius)")
+    options = (metric, params, bounds, group_by)
+    if key is not None and cache is not None and len(cache) < 256:
+        cache[key] = options
+    return options
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for nested dicts / lists of search settings."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    hash(value)
+    return value
 
 
 def _query_vectors(data: Any, field: str, dim: int) -> np.ndarray:

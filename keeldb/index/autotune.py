@@ -14,7 +14,9 @@ optionally the index already built for the spec (reused, not rebuilt).
    AUTOINDEX tries HNSW with Milvus's autoIndex params (M=18,
    efConstruction=240), IVF_FLAT with ``nlist = 4·√n``, and FLAT up to
    :data:`FLAT_MAX_ROWS` rows; when none of them meets the target it goes on
-   to denser graphs (:data:`HNSW_ESCALATION`) until one does.
+   to denser graphs (:data:`HNSW_ESCALATION`) until one does. Only core (FAISS)
+   backends are candidates: a data directory tuned here must open where the
+   optional ones (hnswlib, annoy) are not installed.
 3. **Sweep.** Each candidate's search parameter climbs a fixed ladder (HNSW
    ``ef``, IVF ``nprobe``, Annoy ``search_k``) until the lower end of the
    recall's 95% interval reaches the target, i.e. the target is met with

@@ -26,14 +26,11 @@ def make_collection(client, name, metric, index_type="FLAT", params=None, rows=9
     client.create_collection(name, schema=schema, index_params=index)
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(12, DIM)) * 2
-    vectors = (centres[rng.integers(0, 12, rows)] + rng.normal(size=(rows, DIM))).astype(
-        np.float32
-    )
+    vectors = (centres[rng.integers(0, 12, rows)] + rng.normal(size=(rows, DIM))).astype(np.float32)
     grp = np.minimum(rng.geometric(0.15, rows), GROUPS)  # skewed sizes, a long tail
     tag = np.array(["a", "b", "c"])[rng.integers(0, 3, rows)]
     data = [
-        {"id": i, "vector": vectors[i], "grp": int(grp[i]), "tag": str(tag[i])}
-        for i in range(rows)
+        {"id": i, "vector": vectors[i], "grp": int(grp[i]), "tag": str(tag[i])} for i in range(rows)
     ]
     sealed = rows * 2 // 3
     client.insert(name, data[:sealed])

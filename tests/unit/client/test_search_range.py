@@ -112,7 +112,9 @@ def test_bad_range_params_l2(client, params, message):
 def test_range_order_for_similarity_metrics(client):
     make_collection(client, "r", "IP", rows=60)
     with pytest.raises(IndexParamError, match="must be greater than radius"):
-        client.search("r", [[1.0] * 16], limit=3, search_params={"radius": 0.8, "range_filter": 0.2})
+        client.search(
+            "r", [[1.0] * 16], limit=3, search_params={"radius": 0.8, "range_filter": 0.2}
+        )
     # numeric strings (as the wire carries them) are numbers
     client.search("r", [[1.0] * 16], limit=3, search_params={"radius": "0.2", "range_filter": "9"})
 

@@ -40,7 +40,9 @@ def built(data):
 
 
 def recall(found, expected):
-    return float(np.mean([len(set(f[f >= 0]) & set(e[e >= 0])) / 10 for f, e in zip(found, expected)]))
+    return float(
+        np.mean([len(set(f[f >= 0]) & set(e[e >= 0])) / 10 for f, e in zip(found, expected)])
+    )
 
 
 @pytest.mark.parametrize("metric", METRICS)

@@ -126,7 +126,9 @@ def test_recall_by_score_counts_equal_rows_as_hits():
     found = true_scores(query, base[found_ids], MetricType.L2)
     assert recall_by_score(found, truth, MetricType.L2).tolist() == [1.0]
     assert recall_at_k(found_ids, truth_ids).tolist() == [0.5]
-    missing = true_scores(query, np.where([[[False], [True]]], base[[[3, 0]]], np.nan), MetricType.L2)
+    missing = true_scores(
+        query, np.where([[[False], [True]]], base[[[3, 0]]], np.nan), MetricType.L2
+    )
     assert recall_by_score(missing, truth, MetricType.L2).tolist() == [0.5]
 
 
