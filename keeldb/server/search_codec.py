@@ -31,7 +31,8 @@ _NOT_INDEX_PARAMS = {
     "metric_type", "offset", "hints", "round_decimal", "ignore_growing",
     "page_retain_order", "analyzer_name", "topk", "limit",
 }  # fmt: skip
-_UNSUPPORTED_KEYS = ("group_by_field", "group_by_fields", "search_aggregation", "order_by_fields")
+_UNSUPPORTED_KEYS = ("group_by_fields", "search_aggregation", "order_by_fields")
+_GROUP_KEYS = ("group_by_field", "group_size", "strict_group_size")
 
 
 @dataclass
@@ -48,10 +49,12 @@ class SearchCall:
     batch_size: int = 0
     token: str = ""
     last_bound: float | None = None
+    #: grouping options (group_by_field, group_size, strict_group_size) as sent
+    grouping: dict[str, str] = field(default_factory=dict)
 
     @property
     def search_params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"params": dict(self.params)}
+        out: dict[str, Any] = {"params": dict(self.params), **self.grouping}
         if self.metric_type:
             out["metric_type"] = self.metric_type
         return out
@@ -108,6 +111,7 @@ def decode_search_params(pairs: Sequence[common_pb2.KeyValuePair]) -> SearchCall
         batch_size=int_param(values, "search_iter_batch_size", 0),
         token=values.get("search_iter_id", ""),
         last_bound=float(last_bound) if last_bound else None,
+        grouping={k: values[k] for k in _GROUP_KEYS if values.get(k)},
     )
 
 

@@ -156,3 +156,19 @@ def test_empty_collection_results(milvus: MilvusClient, name: str) -> None:
     assert milvus.search(name, data=[[1.0, 0.0], [0.0, 1.0]], limit=3) == [[], []]
     assert list(milvus.query(name, filter="id > 0", output_fields=["vector"])) == []
     assert milvus.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"] == 0
+
+
+def test_grouping_and_range_search(milvus: MilvusClient, full: str) -> None:
+    hits = milvus.search(
+        full, data=[_vec(4)], limit=3, output_fields=["i16"], group_by_field="flag", group_size=2
+    )[0]
+    flags = [h["pk"] % 2 == 0 for h in hits]
+    assert len(hits) == 4 and flags.count(True) == 2 and flags.count(False) == 2
+    assert hits[0]["pk"] == 4
+    ranged = milvus.search(
+        full,
+        data=[_vec(4)],
+        limit=10,
+        search_params={"params": {"radius": 4.5, "range_filter": 0.5}},
+    )[0]
+    assert sorted(h["pk"] for h in ranged) == [2, 3, 5, 6]  # squared L2 distance 1 or 4

@@ -274,3 +274,12 @@ def test_serve_options_and_a_busy_rest_port(rest: RestClient, tmp_path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1 and "cannot listen" in done.stderr
+
+
+def test_grouping_search(rest: RestClient, full: str) -> None:
+    hits = rest.ok(
+        "entities/search", collectionName=full, data=[_vec(4)], limit=2,
+        groupingField="flag", groupSize=2, outputFields=["flag"],
+    )  # fmt: skip
+    assert len(hits) == 4 and hits[0]["pk"] == 4
+    assert sorted(h["flag"] for h in hits) == [False, False, True, True]

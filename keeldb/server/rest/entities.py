@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from keeldb.client.embedded import Client
-from keeldb.errors import IndexNotFound, Unimplemented
+from keeldb.errors import IndexNotFound
 from keeldb.expr import compile_filter
 from keeldb.server.rest import schema_codec
 from keeldb.server.rest.models import (
@@ -120,8 +120,13 @@ def query(client: Client, body: QueryBody) -> Reply:
 
 @endpoint(ROUTES, "entities/search", SearchBody)
 def search(client: Client, body: SearchBody) -> Reply:
+    grouping: dict[str, Any] = {}
     if body.grouping_field:
-        raise Unimplemented("grouping search (groupingField) is not supported by keeldb yet")
+        grouping = {
+            "group_by_field": body.grouping_field,
+            "group_size": body.group_size or 1,
+            "strict_group_size": body.strict_group_size,
+        }
     hits = client.search(
         body.collection_name,
         data=body.data,
@@ -133,6 +138,7 @@ def search(client: Client, body: SearchBody) -> Reply:
         anns_field=body.anns_field or None,
         offset=body.offset,
         db_name=body.db_name,
+        **grouping,
     )
     flat = [_flat_hit(hit) for per_query in hits for hit in per_query]
     extra: dict[str, Any] = dict(_COST)

@@ -132,6 +132,8 @@ class SearchBody(CollectionBody):
     search_params: dict[str, Any] = {}
     partition_names: list[Name] = []
     grouping_field: str = ""
+    group_size: Annotated[int, Field(ge=1)] | None = None
+    strict_group_size: bool = False
 
 
 # -- indexes ----------------------------------------------------------------------------
