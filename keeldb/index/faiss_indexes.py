@@ -36,7 +36,7 @@ from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, HnswPlanning, Restriction
 from keeldb.index.hits import SearchHits
 from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
@@ -106,7 +106,7 @@ class FaissFlatIndex(IndexBase):
         return index
 
 
-class FaissHnswIndex(IndexBase):
+class FaissHnswIndex(HnswPlanning, IndexBase):
     """HNSW over FAISS, with the filtered-search cost model of :mod:`keeldb.index.filtering`."""
 
     index_type = "HNSW"
@@ -152,25 +152,7 @@ class FaissHnswIndex(IndexBase):
         flat.flags.writeable = False
         self._vectors = flat.reshape(self.count, self.dim)
 
-    def _search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
-    ) -> SearchHits:
-        return search_planned(
-            self, queries, k, allowed, self.count, params["ef"], self.metric, self.policy
-        )
-
-    def _range_round(
-        self, params: dict[str, Any], k_prime: int, round_no: int
-    ) -> tuple[dict[str, Any], bool]:
-        return {**params, "ef": max(params["ef"], k_prime)}, True
-
-    # --- PlannedBackend -----------------------------------------------------------
-
-    def effort_cost_rows(self, effort: int) -> float:
-        return self.policy.graph_rows_per_ef * effort
-
-    def exact_cost_rows(self, allowed_count: int) -> float:
-        return float(allowed_count)
+    # --- PlannedBackend (planning itself: HnswPlanning) ------------------------------
 
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int

@@ -33,7 +33,7 @@ fewer than ``k`` rows are allowed; the plan counts add up to ``nq``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -210,3 +210,31 @@ def _raised_efforts(
 
 
 _EFFORT_MAX = 2**31 - 1
+
+
+class HnswPlanning:
+    """The planning half shared by the HNSW backends: effort is ``ef``, and the
+    cost of one graph search is ``graph_rows_per_ef`` row scans per unit of ef."""
+
+    policy: FilterPolicy
+    count: int
+    metric: MetricType
+
+    def _search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
+    ) -> SearchHits:
+        return search_planned(
+            self,  # type: ignore[arg-type]  # the concrete class completes PlannedBackend
+            queries, k, allowed, self.count, params["ef"], self.metric, self.policy,
+        )  # fmt: skip
+
+    def _range_round(
+        self, params: dict[str, Any], k_prime: int, round_no: int
+    ) -> tuple[dict[str, Any], bool]:
+        return {**params, "ef": max(params["ef"], k_prime)}, True
+
+    def effort_cost_rows(self, effort: int) -> float:
+        return self.policy.graph_rows_per_ef * effort
+
+    def exact_cost_rows(self, allowed_count: int) -> float:
+        return float(allowed_count)

@@ -37,14 +37,14 @@ import numpy as np
 from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.exact import exact_search_prepared
-from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, HnswPlanning, Restriction
 from keeldb.index.hits import SearchHits
 from keeldb.types import MetricType
 
 _SEED = 100
 
 
-class HnswlibHnswIndex(IndexBase):
+class HnswlibHnswIndex(HnswPlanning, IndexBase):
     """HNSW over hnswlib; see the module docstring."""
 
     index_type = "HNSW"
@@ -94,25 +94,7 @@ class HnswlibHnswIndex(IndexBase):
         upper = (m * 4 + 4) / (m - 1) + 8
         return int(self.count * (level0 + upper + 32))
 
-    def _search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, params: dict[str, Any]
-    ) -> SearchHits:
-        return search_planned(
-            self, queries, k, allowed, self.count, params["ef"], self.metric, self.policy
-        )
-
-    def _range_round(
-        self, params: dict[str, Any], k_prime: int, round_no: int
-    ) -> tuple[dict[str, Any], bool]:
-        return {**params, "ef": max(params["ef"], k_prime)}, True
-
-    # --- PlannedBackend -----------------------------------------------------------
-
-    def effort_cost_rows(self, effort: int) -> float:
-        return self.policy.graph_rows_per_ef * effort
-
-    def exact_cost_rows(self, allowed_count: int) -> float:
-        return float(allowed_count)
+    # --- PlannedBackend (planning itself: HnswPlanning) ------------------------------
 
     def search_unrestricted(
         self, queries: np.ndarray, k: int, effort: int
