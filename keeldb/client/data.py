@@ -373,12 +373,10 @@ def _search_options(
     more than a small HNSW search. Specs are immutable and replaced when they
     change (tuning, re-indexing), so a cache kept on the spec cannot go stale.
     """
-    try:
-        key = (_frozen(search_params), k, tuple(kw.get(g) for g in GROUP_KEYS))
-    except TypeError:
-        key = None
+    # repr is a cheap, exact key for the small dicts of plain values callers send
+    key = (repr(search_params), k, tuple(kw.get(g) for g in GROUP_KEYS))
     cache = spec.__dict__.setdefault("_options_cache", {}) if spec is not None else None
-    if key is not None and cache is not None:
+    if cache is not None:
         found = cache.get(key)
         if found is not None:
             return found
@@ -389,19 +387,9 @@ def _search_options(
     if group_by is not None and bounds is not None:
         raise InvalidArgument("grouping search does not support range search (radius)")
     options = (metric, params, bounds, group_by)
-    if key is not None and cache is not None and len(cache) < 256:
+    if cache is not None and len(cache) < 256:
         cache[key] = options
     return options
-
-
-def _frozen(value: Any) -> Any:
-    """A hashable stand-in for nested dicts / lists of search settings."""
-    if isinstance(value, Mapping):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(_frozen(v) for v in value)
-    hash(value)
-    return value
 
 
 def _query_vectors(data: Any, field: str, dim: int) -> np.ndarray:

@@ -59,6 +59,10 @@ class VectorIndex(Protocol):
         params: Mapping[str, Any] | None = None,
     ) -> SearchHits: ...
 
+    def search_unfiltered(
+        self, queries: np.ndarray, k: int, params: Mapping[str, Any] | None
+    ) -> SearchHits: ...
+
     def to_bytes(self) -> bytes: ...
 
     def memory_bytes(self) -> int: ...
@@ -174,7 +178,8 @@ class IndexBase:
     ) -> SearchHits:
         """Top-``k`` allowed rows per query; see :class:`VectorIndex` and the module doc."""
         k = check_k(k)
-        bounds = parse_range(params, self.metric) if params else None
+        ranged = params is not None and ("radius" in params or "range_filter" in params)
+        bounds = parse_range(params, self.metric) if ranged else None
         if bounds is not None:
             params = without_range(params)  # type: ignore[arg-type]
         search_params = self._search_params(params, k)
@@ -185,6 +190,21 @@ class IndexBase:
         if bounds is not None:
             return self._search_range(prepared, k, mask, search_params, bounds)
         return self._search(prepared, k, mask, search_params)
+
+    def search_unfiltered(
+        self, queries: np.ndarray, k: int, params: Mapping[str, Any] | None
+    ) -> SearchHits:
+        """``search`` over every row, without range bounds, for callers that already
+        validated ``queries`` (C-contiguous float32, this dim, finite) and ``k``.
+
+        The engine's hot path: the checks ``search`` repeats cost as much as a
+        small graph search.
+        """
+        if self.count == 0:
+            return empty_hits(len(queries), k, self.metric)
+        if self.metric is MetricType.COSINE:
+            queries = normalized(queries)
+        return self._search(queries, k, None, self._search_params(params, k))
 
     def _search_range(
         self,

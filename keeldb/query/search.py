@@ -161,7 +161,10 @@ def _search_segment(
         return None
     index = None if request.exact else seg.indexes.get(request.field)
     if index is not None and index.metric == request.metric:
-        hits = index.search(request.queries, k, allowed=mask, params=request.params)
+        if mask is None and request.range is None:  # the common case, without re-validation
+            hits = index.search_unfiltered(request.queries, k, request.params)
+        else:
+            hits = index.search(request.queries, k, allowed=mask, params=request.params)
     else:
         hits = exact_search(
             seg.vectors[request.field], request.queries, k, request.metric, mask, request.range
