@@ -37,7 +37,7 @@ from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared
-from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.filtering import Restriction, search_planned
 from keeldb.index.hits import SearchHits, pad_score
 from keeldb.types import MetricType
 
@@ -50,16 +50,7 @@ class AnnoyTreesIndex(IndexBase):
     index_type = "ANNOY"
     backend = "annoy"
 
-    def __init__(
-        self,
-        metric: MetricType,
-        dim: int,
-        params: Mapping[str, Any],
-        *,
-        policy: FilterPolicy = DEFAULT_POLICY,
-    ) -> None:
-        super().__init__(metric, dim, params)
-        self.policy = policy
+    def _init_state(self) -> None:
         self._index: Any = None
         self._vectors: np.ndarray | None = None
         self._size_bytes: int | None = None

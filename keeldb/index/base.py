@@ -32,6 +32,7 @@ import numpy as np
 
 from keeldb.errors import IndexParamError, InvalidArgument, did_you_mean
 from keeldb.index.codec import encode_index
+from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy
 from keeldb.index.hits import SearchHits, empty_hits
 from keeldb.index.params import resolve_search_params
 from keeldb.index.range_search import RangeBounds, parse_range, search_widening, without_range
@@ -155,12 +156,24 @@ class IndexBase:
     index_type: str = ""
     backend: str = ""
 
-    def __init__(self, metric: MetricType, dim: int, params: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        metric: MetricType,
+        dim: int,
+        params: Mapping[str, Any],
+        *,
+        policy: FilterPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.metric = metric
         self.dim = dim
         self.params = dict(params)
         self.count = 0
+        self.policy = policy  # the filtered-search cost model (unused by exact FLAT)
         self._resolved: dict[tuple[Any, int], dict[str, Any]] = {}
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """Set the backend's own empty state (its index handle, vectors...)."""
 
     def __repr__(self) -> str:
         return (

@@ -36,7 +36,7 @@ from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, HnswPlanning, Restriction
+from keeldb.index.filtering import HnswPlanning, Restriction
 from keeldb.index.hits import SearchHits
 from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
@@ -48,17 +48,8 @@ class FaissFlatIndex(IndexBase):
     index_type = "FLAT"
     backend = "faiss"
 
-    def __init__(
-        self,
-        metric: MetricType,
-        dim: int,
-        params: Mapping[str, Any],
-        *,
-        policy: FilterPolicy = DEFAULT_POLICY,
-    ) -> None:
-        super().__init__(metric, dim, params)
-        self.policy = policy  # unused (FLAT is exact); kept for a uniform constructor
-        self._vectors = np.empty((0, dim), dtype=np.float32)
+    def _init_state(self) -> None:
+        self._vectors = np.empty((0, self.dim), dtype=np.float32)
 
     def build(self, vectors: np.ndarray) -> None:
         self._vectors = self.prepare(vectors, "vectors", copy=True)
@@ -112,18 +103,9 @@ class FaissHnswIndex(HnswPlanning, IndexBase):
     index_type = "HNSW"
     backend = "faiss"
 
-    def __init__(
-        self,
-        metric: MetricType,
-        dim: int,
-        params: Mapping[str, Any],
-        *,
-        policy: FilterPolicy = DEFAULT_POLICY,
-    ) -> None:
-        super().__init__(metric, dim, params)
-        self.policy = policy
+    def _init_state(self) -> None:
         self._index: Any = None
-        self._vectors = np.empty((0, dim), dtype=np.float32)
+        self._vectors = np.empty((0, self.dim), dtype=np.float32)
 
     def build(self, vectors: np.ndarray) -> None:
         prepared = self.prepare(vectors, "vectors", copy=False)

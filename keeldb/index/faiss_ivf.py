@@ -35,7 +35,7 @@ from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
 from keeldb.index.faiss_indexes import deserialize_faiss, ivf_search_params, search_into
-from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, Restriction, search_planned
+from keeldb.index.filtering import Restriction, search_planned
 from keeldb.index.hits import SearchHits, empty_hits, fill_hits
 from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
@@ -46,16 +46,7 @@ class FaissIvfIndex(IndexBase):
 
     backend = "faiss"
 
-    def __init__(
-        self,
-        metric: MetricType,
-        dim: int,
-        params: Mapping[str, Any],
-        *,
-        policy: FilterPolicy = DEFAULT_POLICY,
-    ) -> None:
-        super().__init__(metric, dim, params)
-        self.policy = policy
+    def _init_state(self) -> None:
         self._index: Any = None
         self._raw: np.ndarray | None = None  # set instead of _index when too few rows to train
 

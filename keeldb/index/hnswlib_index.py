@@ -37,7 +37,7 @@ import numpy as np
 from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.exact import exact_search_prepared
-from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy, HnswPlanning, Restriction
+from keeldb.index.filtering import HnswPlanning, Restriction
 from keeldb.index.hits import SearchHits
 from keeldb.types import MetricType
 
@@ -50,16 +50,7 @@ class HnswlibHnswIndex(HnswPlanning, IndexBase):
     index_type = "HNSW"
     backend = "hnswlib"
 
-    def __init__(
-        self,
-        metric: MetricType,
-        dim: int,
-        params: Mapping[str, Any],
-        *,
-        policy: FilterPolicy = DEFAULT_POLICY,
-    ) -> None:
-        super().__init__(metric, dim, params)
-        self.policy = policy
+    def _init_state(self) -> None:
         self._index: Any = None
         self._lock = threading.Lock()
 
