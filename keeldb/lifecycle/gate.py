@@ -6,9 +6,12 @@ Syntax: clauses joined by ``,`` or ``and``; each clause is
     <metric> <op> champion [(+|-|*) <number>]
 
 metrics: ``recall@<k>``, ``ndcg@10``, ``mrr``, ``ann_recall``, ``p50_ms``,
-``p99_ms``; ops: ``>=``, ``>``, ``<=``, ``<``, ``==``. The left side is always
-the challenger's value; ``champion`` is the champion's value of the same metric
-on the same queries. Example: ``ndcg@10 >= champion - 0.01, p99_ms <= champion * 1.2``.
+``p99_ms`` from the offline evaluation; with the prefix ``online.`` the same
+kind of figure from an online experiment (``online.p99_ms``, ``online.p50_ms``,
+``online.ctr``, ``online.ndcg@10``). Ops: ``>=``, ``>``, ``<=``, ``<``, ``==``.
+The left side is always the challenger's value; ``champion`` is the champion's
+value of the same metric on the same queries (offline) or traffic (online).
+Example: ``ndcg@10 >= champion - 0.01, online.p99_ms <= champion * 1.2``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from keeldb.errors import InvalidArgument
 __all__ = ["Gate", "GateResult"]
 
 _CLAUSE = re.compile(
-    r"^\s*(?P<metric>[a-z][a-z0-9_]*(?:@\d+)?)\s*(?P<op>>=|<=|==|>|<)\s*"
+    r"^\s*(?P<metric>(?:online\.)?[a-z][a-z0-9_]*(?:@\d+)?)\s*(?P<op>>=|<=|==|>|<)\s*"
     r"(?:(?P<number>-?\d+(?:\.\d+)?)|champion\s*(?:(?P<arith>[-+*])\s*(?P<amount>\d+(?:\.\d+)?))?)"
     r"\s*$"
 )
@@ -104,22 +107,55 @@ class Gate:
             )
         return cls(clauses)
 
-    def check(self, record: dict[str, Any]) -> GateResult:
-        """Check the clauses against an evaluation record's champion/challenger summaries."""
+    @property
+    def needs_offline(self) -> bool:
+        return any(not c.metric.startswith("online.") for c in self.clauses)
+
+    @property
+    def needs_online(self) -> bool:
+        return any(c.metric.startswith("online.") for c in self.clauses)
+
+    def check(
+        self, record: dict[str, Any] | None, online: dict[str, Any] | None = None
+    ) -> GateResult:
+        """Check the clauses against an evaluation record's champion/challenger summaries
+        and (``online.`` clauses) an experiment's per-arm figures."""
         results = []
         for clause in self.clauses:
-            champion = _metric(record["champion"]["summary"], clause.metric)
-            challenger = _metric(record["challenger"]["summary"], clause.metric)
+            champion, challenger = _sides(clause.metric, record, online)
             threshold = clause.threshold(champion)
             passed = bool(_OPS[clause.op](challenger, threshold))
             results.append(ClauseResult(clause.text, challenger, threshold, passed))
         return GateResult(results)
 
 
-def _metric(summary: dict[str, float], name: str) -> float:
-    if name not in summary:
+def _sides(
+    metric: str, record: dict[str, Any] | None, online: dict[str, Any] | None
+) -> tuple[float, float]:
+    if metric.startswith("online."):
+        if online is None:
+            raise InvalidArgument(
+                f"gate clause on {metric!r} needs an online experiment",
+                hint="pass experiment_id= (or --experiment) of an experiment on this collection",
+            )
+        name = metric.removeprefix("online.")
+        arms = online["arms"]
+        return (_metric(arms["champion"], name, "the experiment's champion arm"),
+                _metric(arms["challenger"], name, "the experiment's challenger arm"))  # fmt: skip
+    if record is None:
         raise InvalidArgument(
-            f"gate metric {name!r} is not in the evaluation",
-            hint=f"known: {', '.join(sorted(summary))}",
+            f"gate clause on {metric!r} needs an offline evaluation",
+            hint="pass evaluation_id= (or --evaluation), or gate on online.<metric> only",
+        )
+    return (_metric(record["champion"]["summary"], metric, "the evaluation"),
+            _metric(record["challenger"]["summary"], metric, "the evaluation"))  # fmt: skip
+
+
+def _metric(summary: dict[str, Any], name: str, where: str) -> float:
+    if name not in summary:
+        known = sorted(k for k, v in summary.items() if isinstance(v, (int, float)))
+        raise InvalidArgument(
+            f"gate metric {name!r} is not in {where} (not measured yet?)",
+            hint=f"known: {', '.join(known)}",
         )
     return float(summary[name])

@@ -1,7 +1,10 @@
 """Promotion and rollback of a versioned collection's serving version.
 
-    promote:  [gate on the evaluation] → engine.alter_alias(name → challenger) (one commit)
+    promote:  [gate on the evaluation and/or the online experiment]
+              → engine.alter_alias(name → challenger) (one commit)
               → collection_alias_moved {action: "promote", old, new, evaluation_id, reason}
+              → a running experiment on ``name`` is stopped (its arms no longer mean
+                what they meant)
     rollback: target = old of the move that installed the current target
               → engine.alter_alias → collection_alias_moved {action: "rollback"}
 
@@ -29,17 +32,22 @@ def promote(
     *,
     to: str | None = None,
     evaluation_id: str | None = None,
+    experiment_id: str | None = None,
     gate: str | None = None,
     reason: str = "",
     db: str = "",
 ) -> AliasMove:
     """Point ``name`` at ``to`` (a physical version or a model reference).
 
-    Without ``to`` the challenger of ``evaluation_id`` is promoted. With
-    ``gate`` the evaluation must pass it, else ``FailedPrecondition`` and nothing moves.
+    Without ``to`` the challenger of ``evaluation_id`` (or of ``experiment_id``) is
+    promoted. With ``gate`` the evaluation (plain clauses) and the experiment
+    (``online.`` clauses) must pass it, else ``FailedPrecondition`` and nothing moves.
     """
     db = db or lc.default_db()
     vc = lc.versioned.require(db, name)
+    online = _online(lc, name, experiment_id)
+    if to is None and evaluation_id is None and online is not None:
+        to = online["experiment"]["challenger"]
     record = None
     if evaluation_id is not None:
         from keeldb.lifecycle.evaluation import load_evaluation
@@ -53,19 +61,35 @@ def promote(
         to = record["challenger"]["physical"]
     target = _physical(vc, to)
     if gate:
-        if record is None:
-            raise InvalidArgument("a gate needs evaluation_id= (the evaluation it is checked on)")
-        result: GateResult = Gate.parse(gate).check(record)
+        checked = Gate.parse(gate)
+        if record is None and online is None:
+            raise InvalidArgument(
+                "a gate needs evaluation_id= and/or experiment_id= (what it is checked on)"
+            )
+        result: GateResult = checked.check(record, online)
         if not result.passed:
             raise FailedPrecondition(
                 f"promotion of '{target}' blocked by the gate: {result.summary()}",
                 hint="improve the challenger or change the gate",
             )
-        if record["challenger"]["physical"] != target:
+        if record is not None and record["challenger"]["physical"] != target:
             raise InvalidArgument(f"evaluation {evaluation_id} did not evaluate '{target}'")
+        if online is not None and online["experiment"]["challenger"] != target:
+            raise InvalidArgument(f"experiment {experiment_id} did not test '{target}'")
     if vc.versions[target].build == "building":
         raise FailedPrecondition(f"'{target}' is still being re-embedded", hint="wait for the job")
     return _move(lc, vc, target, "promote", reason, evaluation_id)
+
+
+def _online(lc: Any, name: str, experiment_id: str | None) -> dict[str, Any] | None:
+    if experiment_id is None:
+        return None
+    summary: dict[str, Any] = lc.experiment_metrics(experiment_id)
+    if summary["experiment"]["name"] != name:
+        raise InvalidArgument(
+            f"experiment {experiment_id} is about '{summary['experiment']['name']}', not '{name}'"
+        )
+    return summary
 
 
 def rollback(lc: Any, name: str, *, reason: str = "", db: str = "") -> AliasMove:
@@ -101,7 +125,11 @@ def _move(
             "collection_alias_moved", db=vc.db, name=vc.name, old=old, new=target,
             action=action, reason=reason, evaluation_id=evaluation_id,
         )  # fmt: skip
-    return vc.moves[-1]
+        move = vc.moves[-1]
+        running = lc.experiments.running_on(vc.db, vc.name)
+        if running is not None:
+            lc.stop_experiment(running.experiment_id, reason=f"{action} of '{vc.name}'")
+    return move
 
 
 def reconcile_aliases(lc: Any) -> None:

@@ -29,6 +29,7 @@ from keeldb.engine.database import Engine
 from keeldb.errors import AlreadyExists, CollectionNotFound, InvalidArgument, SchemaError
 from keeldb.lifecycle.encoders import Encoder
 from keeldb.lifecycle.events import EventLog
+from keeldb.lifecycle.experiments import ExperimentTable
 from keeldb.lifecycle.loading import EncoderCache
 from keeldb.lifecycle.registry import AliasMove, ModelRegistry, ModelVersion
 from keeldb.lifecycle.routing import WriteRoute, query_vectors
@@ -50,12 +51,16 @@ class Lifecycle:
         self.registry = ModelRegistry(self.fs, self.root, self._log)
         self.spaces = SpaceTable()
         self.versioned = VersionedTable()
+        self.experiments = ExperimentTable()
         self.encoders = EncoderCache(self.registry)
         self._locks: dict[tuple[str, str], threading.RLock] = {}
         self._mutex = threading.RLock()
         self.jobs: dict[str, Any] = {}
         for event in self._log.events:
             self._apply(event)
+        from keeldb.lifecycle.online import OnlineRouter
+
+        self.online = OnlineRouter(self)
         if self.versioned:
             from keeldb.lifecycle.promotion import reconcile_aliases
 
@@ -66,6 +71,7 @@ class Lifecycle:
         self.registry.apply(event)
         self.spaces.apply(event)
         self.versioned.apply(event)
+        self.experiments.apply(event)
 
     def append(self, event_type: str, **fields: Any) -> dict[str, Any]:
         """Append an event durably and fold it into the state."""
@@ -306,6 +312,42 @@ class Lifecycle:
 
         return rollback(self, name, **kwargs)
 
+    # -- online experiments (experiments.py, online.py) ------------------------------------
+    def start_experiment(self, name: str, **kwargs: Any) -> Any:
+        """Shadow or split live traffic of ``name`` between champion and a challenger."""
+        from keeldb.lifecycle.experiments import start_experiment
+
+        return start_experiment(self, name, **kwargs)
+
+    def stop_experiment(self, experiment_id: str, reason: str = "") -> Any:
+        from keeldb.lifecycle.experiments import stop_experiment
+
+        return stop_experiment(self, experiment_id, reason)
+
+    def list_experiments(self, name: str | None = None, db: str = "") -> list[dict[str, Any]]:
+        db = db or self.default_db()
+        return [e.to_json() for e in self.experiments.all()
+                if name is None or (e.db == db and e.name == name)]  # fmt: skip
+
+    def experiment_metrics(self, experiment_id: str) -> dict[str, Any]:
+        """Per-arm figures with 95% intervals (and shadow agreement) of an experiment."""
+        self.online.flush()
+        return self.online.log_for(self.experiments.get(experiment_id)).summary()
+
+    def search(self, name: str, data: str, *, user_key: str | None = None, limit: int = 10,
+               db: str = "", **kw: Any) -> dict[str, Any]:  # fmt: skip
+        """Search versioned collection ``name`` with one query text under its experiment.
+
+        Returns ``{"request_id", "arm", "results"}``; pass the id to :meth:`feedback`.
+        """
+        return self.online.search(db or self.default_db(), name, data, user_key=user_key,
+                                  limit=limit, **kw)  # fmt: skip
+
+    def feedback(self, request_id: str, clicked: list[Any] | None = None,
+                 grades: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Record what the user clicked, or graded, on the results of ``request_id``."""
+        return self.online.feedback(request_id, clicked, grades)
+
     def collection_history(self, name: str, db: str = "") -> list[AliasMove]:
         return list(self.versioned.require(db or self.default_db(), name).moves)
 
@@ -316,6 +358,7 @@ class Lifecycle:
     def close(self) -> None:
         for job in list(self.jobs.values()):
             job.stop()
+        self.online.close()
         self._log.close()
 
 
