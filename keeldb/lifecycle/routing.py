@@ -57,11 +57,13 @@ class WriteRoute:
         primary: str,
         encoder_for: EncoderFor,
         lock: threading.RLock | None = None,
+        observe: Callable[[EmbeddingSpace, Any], None] | None = None,
     ) -> None:
         self.targets = targets
         self.primary = primary
         self.encoder_for = encoder_for
         self.lock = lock
+        self.observe = observe  # sees the vectors a model made (drift monitoring)
 
     @property
     def fan_out(self) -> bool:
@@ -115,6 +117,8 @@ class WriteRoute:
         out: dict[str, Any] = {}
         for target, space in self.targets:
             vectors = self.encoder_for(space).encode(texts) if texts else None
+            if vectors is not None and self.observe is not None:
+                self.observe(space, vectors)
             filled = [dict(r) for r in rows] if self.fan_out else rows
             for j, i in enumerate(missing):
                 filled[i][field_name] = vectors[j]  # type: ignore[index]

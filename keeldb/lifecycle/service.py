@@ -27,6 +27,7 @@ from typing import Any
 from keeldb.engine.catalog import DEFAULT_DATABASE, CollectionEntry
 from keeldb.engine.database import Engine
 from keeldb.errors import AlreadyExists, CollectionNotFound, InvalidArgument, SchemaError
+from keeldb.lifecycle.drift import DriftMonitor
 from keeldb.lifecycle.encoders import Encoder
 from keeldb.lifecycle.events import EventLog
 from keeldb.lifecycle.experiments import ExperimentTable
@@ -52,6 +53,7 @@ class Lifecycle:
         self.spaces = SpaceTable()
         self.versioned = VersionedTable()
         self.experiments = ExperimentTable()
+        self.drift = DriftMonitor(self)
         self.encoders = EncoderCache(self.registry)
         self._locks: dict[tuple[str, str], threading.RLock] = {}
         self._mutex = threading.RLock()
@@ -72,6 +74,7 @@ class Lifecycle:
         self.spaces.apply(event)
         self.versioned.apply(event)
         self.experiments.apply(event)
+        self.drift.apply(event)
 
     def append(self, event_type: str, **fields: Any) -> dict[str, Any]:
         """Append an event durably and fold it into the state."""
@@ -202,7 +205,9 @@ class Lifecycle:
         space = self.spaces.get(db, entry.collection_id)
         if space is None:
             return None
-        return WriteRoute([(entry.name, space)], entry.name, self._encoder_for_space)
+        return WriteRoute(
+            [(entry.name, space)], entry.name, self._encoder_for_space, observe=self._observe_rows
+        )
 
     def _versioned_route(self, vc: VersionedCollection) -> WriteRoute:
         targets = []
@@ -212,7 +217,13 @@ class Lifecycle:
             if space is not None:
                 targets.append((physical, space))
         primary = vc.serving or targets[0][0]
-        return WriteRoute(targets, primary, self._encoder_for_space, self.lock_for(vc.db, vc.name))
+        return WriteRoute(
+            targets, primary, self._encoder_for_space, self.lock_for(vc.db, vc.name),
+            observe=self._observe_rows,
+        )  # fmt: skip
+
+    def _observe_rows(self, space: EmbeddingSpace, vectors: Any) -> None:
+        self.drift.observe(space, "vectors", vectors)
 
     def lock_for(self, db: str, name: str) -> threading.RLock:
         with self._mutex:
@@ -227,7 +238,10 @@ class Lifecycle:
         field_name = entry.schema.vector_field(anns_field).name
         space = self.spaces.get(db, entry.collection_id, field_name)
         key = _space_key(self.registry.get(model)) if model else None
-        return query_vectors(space, entry.name, field_name, data, key, self._encoder_for_space)
+        vectors = query_vectors(space, entry.name, field_name, data, key, self._encoder_for_space)
+        if space is not None:
+            self.drift.observe(space, "queries", vectors)
+        return vectors
 
     # -- versioned collections ------------------------------------------------------
     def create_versioned_collection(
@@ -347,6 +361,34 @@ class Lifecycle:
                  grades: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
         """Record what the user clicked, or graded, on the results of ``request_id``."""
         return self.online.feedback(request_id, clicked, grades)
+
+    # -- drift and description (drift.py, describe.py) ----------------------------------------
+    def describe(self, name: str, db: str = "") -> dict[str, Any]:
+        """Versions, what serves, the running experiment and each space's drift."""
+        from keeldb.lifecycle.describe import describe_collection
+
+        return describe_collection(self, name, db)
+
+    def drift_report(
+        self, collection: str, stream: str = "queries", *, field: str | None = None, db: str = ""
+    ) -> dict[str, Any]:
+        """Drift of recent ``stream`` traffic ("queries" or "vectors") against the reference."""
+        return self.drift.report(self._require_space(collection, field, db), stream)
+
+    def reset_drift_reference(
+        self, collection: str, stream: str = "queries", *, field: str | None = None, db: str = ""
+    ) -> dict[str, Any]:
+        """Adopt the recent window as the reference (after a change you accept)."""
+        return self.drift.reset_reference(self._require_space(collection, field, db), stream)
+
+    def _require_space(self, collection: str, field: str | None, db: str) -> EmbeddingSpace:
+        space = self.space_of(collection, field, db)
+        if space is None:
+            raise InvalidArgument(
+                f"'{collection}' is not bound to a model, so it has no embedding space to watch",
+                hint="bind it with bind_space(...)",
+            )
+        return space
 
     def collection_history(self, name: str, db: str = "") -> list[AliasMove]:
         return list(self.versioned.require(db or self.default_db(), name).moves)
