@@ -6,7 +6,9 @@ the encoder for the version's ``kind``:
 
 - ``tfidf_svd``: :class:`TfidfSvdEncoder` from JSON + ``.npy`` (no pickle);
 - ``sentence_transformers``: :class:`SentenceTransformerEncoder`, offline, no remote code;
-- ``hashing``: :class:`HashingEncoder` from ``config.json`` ({"dim", "seed"}), tests only.
+- ``hashing``: :class:`HashingEncoder` from ``config.json`` ({"dim", "seed"}), tests only;
+- ``entry_point``: Python code named ``module:callable``, only when the process allowed
+  it (trust model in :mod:`keeldb.lifecycle.entry_points`).
 
 The built encoder must report the registered dim; loaded encoders are cached
 per (model, version) by :class:`EncoderCache` (versions are immutable).
@@ -20,6 +22,7 @@ import threading
 
 from keeldb.errors import InvalidArgument
 from keeldb.lifecycle.encoders import Encoder, HashingEncoder
+from keeldb.lifecycle.entry_points import EntryPointPolicy, load_entry_point
 from keeldb.lifecycle.registry import ModelRegistry, ModelVersion
 
 __all__ = ["EncoderCache", "load_encoder"]
@@ -29,7 +32,9 @@ def _single_dir(path: str) -> str:
     return path if os.path.isdir(path) else os.path.dirname(path)
 
 
-def load_encoder(registry: ModelRegistry, mv: ModelVersion) -> Encoder:
+def load_encoder(
+    registry: ModelRegistry, mv: ModelVersion, policy: EntryPointPolicy | None = None
+) -> Encoder:
     path = registry.verify(mv)
     encoder: Encoder
     if mv.kind == "tfidf_svd":
@@ -50,6 +55,8 @@ def load_encoder(registry: ModelRegistry, mv: ModelVersion) -> Encoder:
         with open(config_path) as f:
             config = json.load(f)
         encoder = HashingEncoder(config["dim"], config.get("seed", 0), mv.metric)
+    elif mv.kind == "entry_point":
+        encoder = load_entry_point(path, mv, policy or EntryPointPolicy())
     else:
         raise InvalidArgument(f"model {mv.ref} has unknown kind {mv.kind!r}")
     if encoder.dim != mv.dim:
@@ -67,12 +74,13 @@ class EncoderCache:
         self._registry = registry
         self._encoders: dict[str, Encoder] = {}
         self._lock = threading.Lock()
+        self.entry_points = EntryPointPolicy()  # which code this process allows
 
     def get(self, mv: ModelVersion) -> Encoder:
         with self._lock:
             encoder = self._encoders.get(mv.ref)
             if encoder is None:
-                encoder = load_encoder(self._registry, mv)
+                encoder = load_encoder(self._registry, mv, self.entry_points)
                 self._encoders[mv.ref] = encoder
             return encoder
 

@@ -36,7 +36,7 @@ __all__ = ["AliasMove", "ModelRegistry", "ModelVersion", "parse_model_ref"]
 
 _MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
 _ALIAS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-KINDS = ("tfidf_svd", "sentence_transformers", "hashing")
+KINDS = ("tfidf_svd", "sentence_transformers", "hashing", "entry_point")
 
 
 @dataclass(frozen=True)

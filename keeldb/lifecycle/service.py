@@ -16,6 +16,7 @@ nothing is bound.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import shutil
@@ -137,6 +138,32 @@ class Lifecycle:
             preprocessing={"max_seq_length": max_seq_length, "tokenizer": "model's own"},
             **meta,
         )  # fmt: skip
+
+    def register_entry_point(
+        self, model: str, entry_point: str, *, dim: int, metric: str = "COSINE",
+        normalize: bool = True, params: dict[str, Any] | None = None, **meta: Any,
+    ) -> ModelVersion:  # fmt: skip
+        """Register Python code ``module:callable`` as a version (loading needs allowing)."""
+        from keeldb.lifecycle.entry_points import check_entry_point, distribution_version
+
+        module, _ = check_entry_point(entry_point)
+        lineage = {"code": entry_point, "distribution": distribution_version(module),
+                   **meta.pop("lineage", {})}  # fmt: skip
+        tmp = tempfile.mkdtemp(prefix="keeldb-entry-point-")
+        try:
+            path = os.path.join(tmp, "entry_point.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"entry_point": entry_point, "params": params or {}}, f, sort_keys=True)
+            return self.register_model(
+                model, path, kind="entry_point", dim=dim, metric=metric, normalize=normalize,
+                params=params or {}, lineage=lineage, **meta,
+            )  # fmt: skip
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def allow_entry_points(self, references: Sequence[str]) -> None:
+        """Let this process run these ``module:callable`` (or ``module:*``) entry points."""
+        self.encoders.entry_points.allow(references)
 
     def model(self, ref: str) -> ModelVersion:
         return self.registry.get(ref)
