@@ -30,7 +30,7 @@ from typing import Any
 from keeldb.errors import FailedPrecondition
 from keeldb.storage import read_checked_json, write_checked_json
 
-__all__ = ["ReembedJob", "start_reembed", "unfinished_jobs"]
+__all__ = ["ReembedJob", "read_checkpoint", "start_reembed", "unfinished_jobs"]
 
 
 def _now_ms() -> int:
@@ -202,3 +202,8 @@ class ReembedJob:
                 out.append({k: v for k, v in row.items() if k != field} | {field: vec})
             if out:
                 lc.data.upsert(st["target"], out, db_name=vc.db)
+
+
+def read_checkpoint(lc: Any, job_id: str) -> dict[str, Any] | None:
+    """A job's last checkpoint (None when there is no such job)."""
+    return read_checked_json(lc.fs, _checkpoint_path(lc, job_id))

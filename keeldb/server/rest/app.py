@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from keeldb.client.embedded import Client
 from keeldb.errors import did_you_mean
-from keeldb.server.rest import collections, databases, entities
+from keeldb.server.rest import collections, databases, entities, lifecycle
 from keeldb.server.rest.models import Endpoint, parse
 from keeldb.server.rest.replies import (
     CODE_BAD_REQUEST_FORMAT,
@@ -40,7 +40,9 @@ from keeldb.server.rest.replies import (
 from keeldb.server.status import CODE_UNIMPLEMENTED
 
 PREFIX = "/v2/vectordb"
-ENDPOINTS: tuple[Endpoint, ...] = (*collections.ROUTES, *entities.ROUTES, *databases.ROUTES)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *collections.ROUTES, *entities.ROUTES, *databases.ROUTES, *lifecycle.ROUTES,
+)  # fmt: skip
 
 
 def create_app(client: Client) -> Starlette:
