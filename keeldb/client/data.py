@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from keeldb.client.boundary import translates_storage_errors
 from keeldb.client.filter_cache import cached_filter
 from keeldb.client.search_options import (
     GROUP_KEYS,
@@ -37,9 +38,12 @@ from keeldb.query.search import Hit, SearchRequest, check_limit, execute_search
 from keeldb.query.snapshot import Snapshot
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.values import coerce_keys, to_batch
+from keeldb.storage.fs import storage_error
 from keeldb.types import MetricType
 
 _COUNT = "count(*)"
+#: the query vectors of a memoised search template (``SearchRequest.with_queries`` fills them)
+_NO_QUERIES = np.empty((0, 0), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class DataMixin:
     _engine: Engine
     _db_name: str
     _lifecycle: Lifecycle
+    #: ``_search_template``'s memo: key -> (catalog generation, (entry, collection, request))
+    _search_memo: dict[tuple[Any, ...], tuple[int, Any]]
 
     def _db(self, kw: dict[str, Any]) -> str:  # provided by DdlMixin
         raise NotImplementedError
@@ -238,6 +244,7 @@ class DataMixin:
         )
         return explain_query(coll.snapshot(), request)
 
+    @translates_storage_errors
     def search(
         self,
         collection_name: str,
@@ -251,23 +258,60 @@ class DataMixin:
         anns_field: str | None = None,
         **kw: Any,
     ) -> list[list[Hit]]:
-        entry, coll = self._loaded(collection_name, kw)
-        # text is embedded with the field's model; vectors of another space are refused
-        data = self._lifecycle.search_data(self._db(kw), entry, anns_field, data, kw.get("model"))
-        request = self._search_request(
-            entry,
-            data,
-            filter,
-            limit,
-            output_fields,
-            search_params,
-            partition_names,
-            anns_field,
-            kw,
-        )
-        if request.group_by is not None:
-            return execute_grouped_search(coll.snapshot(), request)
-        return execute_search(coll.snapshot(), request)
+        try:
+            entry, coll, template = self._search_template(
+                collection_name, filter, limit, output_fields, search_params, partition_names,
+                anns_field, kw,
+            )  # fmt: skip
+            # text is embedded with the field's model; vectors of another space are refused
+            data = self._lifecycle.search_data(
+                self._db(kw), entry, anns_field, data, kw.get("model")
+            )
+            request = template.with_queries(_query_vectors(data, template.field, template.dim))
+            if request.group_by is not None:
+                return execute_grouped_search(coll.snapshot(), request)
+            return execute_search(coll.snapshot(), request)
+        except OSError as exc:
+            raise storage_error("search", exc) from exc
+
+    def _search_template(
+        self,
+        name: str,
+        filter: str,
+        limit: int,
+        output_fields: list[str] | None,
+        search_params: dict[str, Any] | None,
+        partition_names: list[str] | None,
+        anns_field: str | None,
+        kw: dict[str, Any],
+    ) -> tuple[CollectionEntry, Collection, SearchRequest]:
+        """The collection and the search request, less its query vectors, memoised.
+
+        Applications repeat the same search with new vectors, and deriving the request
+        costs about as much as a small HNSW search. A memo entry is valid while the
+        catalog is unchanged (any DDL bumps ``catalog_generation``); calls with extra
+        keyword options are not memoised (their values need not have a faithful repr).
+        """
+        generation = self._engine.catalog_generation
+        key = None
+        if not kw:
+            key = (
+                self._db_name, name, filter, limit, anns_field,
+                repr(output_fields), repr(search_params), repr(partition_names),
+            )  # fmt: skip
+            found = self._search_memo.get(key)
+            if found is not None and found[0] == generation:
+                return found[1]
+        entry, coll = self._loaded(name, kw)
+        template = self._search_request(
+            entry, None, filter, limit, output_fields, search_params, partition_names,
+            anns_field, kw,
+        )  # fmt: skip
+        if key is not None:
+            if len(self._search_memo) >= 1024:
+                self._search_memo.clear()
+            self._search_memo[key] = (generation, (entry, coll, template))
+        return entry, coll, template
 
     def _search_request(
         self,
@@ -285,7 +329,8 @@ class DataMixin:
     ) -> SearchRequest:
         schema = entry.schema
         field = schema.vector_field(anns_field)
-        queries = _query_vectors(data, field.name, field.dim or 0)
+        dim = field.dim or 0
+        queries = _NO_QUERIES if data is None else _query_vectors(data, field.name, dim)
         search_params = dict(search_params or {})
         offset = kw.get("offset", search_params.get("offset", 0)) or 0
         if check:
@@ -299,6 +344,7 @@ class DataMixin:
         return SearchRequest(
             queries=queries,
             field=field.name,
+            dim=dim,
             metric=metric,
             limit=limit,
             offset=offset,

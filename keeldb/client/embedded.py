@@ -9,10 +9,9 @@ the same methods, talking to ``keel serve``.
 
 from __future__ import annotations
 
-import functools
-import inspect
 from typing import Any
 
+from keeldb.client.boundary import storage_errors_at_boundary
 from keeldb.client.data import DataMixin, PinnedSnapshot
 from keeldb.client.ddl import DdlMixin
 from keeldb.client.iterators import QueryIterator, SearchIterator
@@ -28,34 +27,7 @@ from keeldb.storage import FileSystem
 from keeldb.storage.fs import storage_error
 
 
-def _storage_errors_at_boundary(cls: type) -> type:
-    """Wrap every public method so an OSError from the file system surfaces as
-    ``StorageError`` (with the cause chained) — the one place this translation
-    happens for the embedded API."""
-    for name in dir(cls):
-        method = getattr(cls, name)
-        if (
-            name.startswith("_")
-            or not callable(method)
-            or isinstance(inspect.getattr_static(cls, name), staticmethod)
-        ):
-            continue
-        setattr(cls, name, _translated(method))
-    return cls
-
-
-def _translated(method: Any) -> Any:
-    @functools.wraps(method)
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except OSError as exc:
-            raise storage_error(f"{method.__name__}", exc) from exc
-
-    return call
-
-
-@_storage_errors_at_boundary
+@storage_errors_at_boundary
 class Client(DdlMixin, DataMixin, TuningMixin):
     def __new__(cls, uri: str = "./keeldb_data", *args: Any, **kwargs: Any) -> Any:
         """A URI (``http://host:19530``) gives a remote client over ``keel serve``."""
@@ -86,6 +58,7 @@ class Client(DdlMixin, DataMixin, TuningMixin):
         except OSError as exc:
             raise storage_error(f"opening data directory '{uri}'", exc) from exc
         self._db_name = db_name or DEFAULT_DATABASE
+        self._search_memo = {}
         try:
             self._lifecycle = Lifecycle(self._engine, self)
         except BaseException:

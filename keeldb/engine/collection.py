@@ -211,8 +211,10 @@ class Collection:
     def _snapshot_locked(self) -> Snapshot:
         if self.closed:
             raise ClosedError("the collection is closed")
-        views = tuple(seg.view() for seg in self.sealed) + (self.memtable.view(),)
-        return Snapshot(self.schema, views, self.applied_seq)
+        views = [seg.view() for seg in self.sealed]
+        if self.memtable.num_rows:  # an empty memtable has nothing to read
+            views.append(self.memtable.view())
+        return Snapshot(self.schema, tuple(views), self.applied_seq)
 
     # -- flush and compaction -------------------------------------------------
     def flush(self) -> None:

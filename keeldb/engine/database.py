@@ -67,6 +67,8 @@ class Engine:
         self._lock_file.acquire(self.path)
         self._ddl = threading.RLock()
         self._open: dict[int, Collection] = {}
+        #: bumped by every catalog change, so readers may memoise what they derive from it
+        self.catalog_generation = 0
         self.closed = False
         try:
             self._load_catalog()
@@ -106,6 +108,7 @@ class Engine:
         return posixpath.join(self.path, CATALOG)
 
     def _commit(self) -> None:
+        self.catalog_generation += 1  # first: the in-memory catalog has already changed
         body = {
             "format": FORMAT,
             "next_collection_id": self._next_collection_id,

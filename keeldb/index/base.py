@@ -170,6 +170,7 @@ class IndexBase:
         self.count = 0
         self.policy = policy  # the filtered-search cost model (unused by exact FLAT)
         self._resolved: dict[tuple[Any, int], dict[str, Any]] = {}
+        self._last_resolved: tuple[Any, int, dict[str, Any]] | None = None
         self._init_state()
 
     def _init_state(self) -> None:
@@ -243,7 +244,19 @@ class IndexBase:
         return params, True
 
     def _search_params(self, params: Mapping[str, Any] | None, k: int) -> dict[str, Any]:
-        """``resolve_search_params``, memoised: the same few settings recur on every call."""
+        """``resolve_search_params``, memoised: the same few settings recur on every call.
+
+        The engine passes the same params object on every call of a memoised search,
+        so an identity check on the last call's answer skips even building the key.
+        """
+        last = self._last_resolved
+        if last is not None and last[0] is params and last[1] == k:
+            return last[2]
+        resolved = self._search_params_keyed(params, k)
+        self._last_resolved = (params, k, resolved)  # one tuple: replaced atomically
+        return resolved
+
+    def _search_params_keyed(self, params: Mapping[str, Any] | None, k: int) -> dict[str, Any]:
         try:
             key = (tuple(sorted(params.items())) if params else (), k)
             cached = self._resolved.get(key)

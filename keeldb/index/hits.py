@@ -12,6 +12,9 @@ import numpy as np
 
 from keeldb.types import MetricType
 
+_INT64 = np.dtype(np.int64)
+_FLOAT32 = np.dtype(np.float32)
+
 
 @dataclass
 class SearchHits:
@@ -58,12 +61,14 @@ def hits_from_backend(
     The hot path of an unfiltered search: the arrays come straight from the
     backend, so they are fixed in place instead of copied into fresh ones.
     """
-    if ids.shape[1] != k or ids.dtype != np.int64 or scores.dtype != np.float32:
+    if ids.shape[1] != k or ids.dtype != _INT64 or scores.dtype != _FLOAT32:
         hits = empty_hits(len(ids), k, metric)
         fill_hits(hits, slice(None), scores, ids, metric)
         return hits
-    empty = ids < 0
-    if empty.any():
+    # backends fill each row from the left, so a row with padding has it in its last
+    # slot; a Python min over that column is the cheapest test at batch 1
+    if k and min(ids[:, -1].tolist(), default=0) < 0:
+        empty = ids < 0
         scores[empty] = pad_score(metric)
     return SearchHits(scores=scores, ids=ids)
 

@@ -95,6 +95,16 @@ class SearchRequest:
     exact: bool = False
     #: group the hits by a scalar field (see keeldb.query.grouping)
     group_by: GroupBy | None = None
+    #: the searched field's dimension (what ``queries`` must have)
+    dim: int = 0
+
+    def with_queries(self, queries: np.ndarray) -> SearchRequest:
+        """This request for other query vectors: a template is derived once and
+        reused per call, and copying it beats re-running the frozen constructor."""
+        clone = object.__new__(SearchRequest)
+        clone.__dict__.update(self.__dict__)
+        clone.__dict__["queries"] = queries
+        return clone
 
 
 def execute_search(snapshot: Snapshot, request: SearchRequest) -> list[list[Hit]]:
@@ -143,12 +153,16 @@ def search_candidates(
 def _search_segment(
     seg: SegmentView, request: SearchRequest, k: int, extra: SegmentMask | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    if seg.num_rows == 0 or seg.live_rows == 0 or seg.skips_partitions(request.partition_ids):
+    if seg.num_rows == 0 or seg.live_rows == 0:
         return None
-    mask = None if seg.all_alive else seg.alive
-    part = seg.partition_mask(request.partition_ids)
-    if part is not None:
-        mask = part if mask is None else mask & part
+    mask = None if seg.live_rows == seg.num_rows else seg.alive
+    partition_ids = request.partition_ids
+    if partition_ids is not None:  # (tested inline: this runs per segment per search)
+        if seg.skips_partitions(partition_ids):
+            return None
+        part = seg.partition_mask(partition_ids)
+        if part is not None:
+            mask = part if mask is None else mask & part
     if request.filter is not None:
         if not request.filter.may_match(seg.stats):
             return None
