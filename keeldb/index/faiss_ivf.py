@@ -5,7 +5,8 @@ IVF_PQ adds ``m`` (sub-quantizers, must divide dim; default: the largest divisor
 of dim that is at most dim/4) and ``nbits`` [1, 16] default 8. Search param
 ``nprobe`` [1, 65536] default 8; values above the trained ``nlist`` are clamped.
 
-Training needs rows: the trained list count is ``min(nlist, n)``, and IVF_PQ
+Training needs rows: the trained list count is :func:`trained_nlist` (Milvus
+lowers ``nlist`` to ``n / 39`` when the segment has too few rows), and IVF_PQ
 needs at least ``2^nbits`` rows to train its codebooks. A segment too small to
 train keeps its raw vectors and is searched exactly (payload ``vectors``), much
 as Milvus searches segments below its index-build threshold by brute force.
@@ -40,6 +41,17 @@ from keeldb.index.hits import SearchHits, empty_hits, fill_hits
 from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
 
+#: Knowhere's floor of training rows per k-means centroid (its MatchNlist rule).
+MIN_POINTS_PER_CENTROID = 39
+
+
+def trained_nlist(nlist: int, rows: int) -> int:
+    """The list count trained on ``rows`` rows: Milvus lowers ``nlist`` to ``rows / 39``
+    when there are too few rows for it (docs/milvus-behaviour.md), never below 1."""
+    if nlist * MIN_POINTS_PER_CENTROID > rows:
+        return max(1, rows // MIN_POINTS_PER_CENTROID)
+    return nlist
+
 
 class FaissIvfIndex(IndexBase):
     """IVF over FAISS; the subclasses below fix the encoding through ``index_type``."""
@@ -72,13 +84,17 @@ class FaissIvfIndex(IndexBase):
         if self.count < self._min_train_rows():
             self._raw = prepared
             return
-        index = self._new_faiss_index(min(self.params["nlist"], self.count))
+        index = self._new_faiss_index(trained_nlist(self.params["nlist"], self.count))
         # Small segments are normal here: silence FAISS's "too few training points" notes.
         index.cp.min_points_per_centroid = 1
         index.cp.seed = 1234  # reproducible k-means
         index.train(prepared)
         index.add(prepared)
-        self._index = index
+        self._index = self._wrap_built(index, prepared)
+
+    def _wrap_built(self, index: Any, vectors: np.ndarray) -> Any:
+        """The built FAISS index as stored (a subclass may wrap it, e.g. to re-rank)."""
+        return index
 
     def _min_train_rows(self) -> int:
         return 1

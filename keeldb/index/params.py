@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from keeldb.errors import IndexParamError, did_you_mean
+from keeldb.index.faiss_refine import PRECISION_BITS, REFINE_TYPES, SQ_TYPES
 
 INT32_MAX = 2**31 - 1
 
@@ -44,16 +45,16 @@ class IntParam:
 
     def parse(self, value: Any, index_type: str) -> int:
         number = _as_int(value)
+        # Milvus's (knowhere's) wording, so clients matching on it keep working
         if number is None:
             raise IndexParamError(
-                f"invalid value for {index_type} parameter '{self.name}': {value!r} "
-                f"is not an integer",
-                hint=f"expected an integer in [{self.low}, {self.high}]",
+                f"invalid integer value, key: '{self.name}', value: '{value}'",
+                hint=f"{index_type} expects an integer in [{self.low}, {self.high}]",
             )
         if not self.low <= number <= self.high:
             raise IndexParamError(
-                f"{index_type} parameter '{self.name}' out of range: {number}",
-                hint=f"expected an integer in [{self.low}, {self.high}]",
+                f"param '{self.name}' ({number}) should be in range [{self.low}, {self.high}]",
+                hint=f"{index_type} parameter '{self.name}'",
             )
         return number
 
@@ -83,7 +84,65 @@ class ChoiceParam:
         return None
 
 
-ParamSpec = IntParam | ChoiceParam
+@dataclass(frozen=True)
+class BoolParam:
+    """A boolean (``true``/``false`` also as strings: the wire carries params as text)."""
+
+    name: str
+    default: bool | None = None
+
+    def parse(self, value: Any, index_type: str) -> bool:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise IndexParamError(
+            f"invalid boolean value, key: '{self.name}', value: '{value}'",
+            hint=f"{index_type} expects true or false",
+        )
+
+    def default_for(self, dim: int) -> bool | None:
+        return self.default
+
+
+@dataclass(frozen=True)
+class FloatParam:
+    """A number in the inclusive range [low, high] (ints and numeric strings too)."""
+
+    name: str
+    low: float
+    high: float
+    default: float | None = None
+
+    def parse(self, value: Any, index_type: str) -> float:
+        number = None
+        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+            value, bool | np.bool_
+        ):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+        if number is None or not np.isfinite(number):
+            raise IndexParamError(
+                f"invalid float value, key: '{self.name}', value: '{value}'",
+                hint=f"{index_type} expects a number in [{self.low:g}, {self.high:g}]",
+            )
+        if not self.low <= number <= self.high:
+            raise IndexParamError(
+                f"param '{self.name}' ({number:g}) should be in range "
+                f"[{self.low:g}, {self.high:g}]",
+                hint=f"{index_type} parameter '{self.name}'",
+            )
+        return number
+
+    def default_for(self, dim: int) -> float | None:
+        return self.default
+
+
+ParamSpec = IntParam | ChoiceParam | BoolParam | FloatParam
 
 
 def normalize_build_params(
@@ -160,6 +219,27 @@ def default_pq_m(dim: int) -> int:
 
 
 NLIST = IntParam("nlist", 1, 65536, 128)
+HNSW_GRAPH = (IntParam("M", 2, 2048, 30), IntParam("efConstruction", 1, INT32_MAX, 360))
+# HNSW_SQ / HNSW_PQ / SCANN: Milvus's names, ranges and defaults (docs/milvus-behaviour.md §7)
+REFINE = (BoolParam("refine"), ChoiceParam("refine_type", REFINE_TYPES, "fp32"))
+QUANTIZED_BUILD_SPECS: dict[str, tuple[ParamSpec, ...]] = {
+    "HNSW_SQ": (*HNSW_GRAPH, ChoiceParam("sq_type", tuple(SQ_TYPES), "sq8"), *REFINE),
+    "HNSW_PQ": (
+        *HNSW_GRAPH,
+        IntParam("m", 1, 65536, lambda dim: 32 if dim % 32 == 0 else default_pq_m(dim)),
+        IntParam("nbits", 1, 24, 8),
+        *REFINE,
+    ),
+    "SCANN": (NLIST, BoolParam("with_raw_data")),
+}
+QUANTIZED_SEARCH_SPECS: dict[str, tuple[ParamSpec, ...]] = {
+    "HNSW_SQ": (IntParam("ef", 1, INT32_MAX), FloatParam("refine_k", 1.0, 3.4e38, 1.0)),
+    "HNSW_PQ": (IntParam("ef", 1, INT32_MAX), FloatParam("refine_k", 1.0, 3.4e38, 1.0)),
+    # reorder_k defaults to k (resolved per call)
+    "SCANN": (IntParam("nprobe", 1, 65536, 8), IntParam("reorder_k", 1, INT32_MAX)),
+}
+#: index types searched with HNSW's ``ef`` rules
+HNSW_TYPES = ("HNSW", "HNSW_SQ", "HNSW_PQ")
 HNSW_BACKEND = ChoiceParam("backend", ("faiss", "hnswlib"), "faiss")
 
 BUILD_SPECS: dict[str, tuple[ParamSpec, ...]] = {
@@ -178,6 +258,7 @@ BUILD_SPECS: dict[str, tuple[ParamSpec, ...]] = {
     ),
     # Milvus's ANNOY: n_trees in [1, 1024], default 8
     "ANNOY": (IntParam("n_trees", 1, 1024, 8),),
+    **QUANTIZED_BUILD_SPECS,
 }
 
 #: Default HNSW ``ef`` is ``max(k, HNSW_DEFAULT_EF)``.
@@ -191,16 +272,18 @@ SEARCH_SPECS: dict[str, tuple[ParamSpec, ...]] = {
     "IVF_PQ": (IntParam("nprobe", 1, 65536, 8),),
     # -1: Annoy's default, k * n_trees nodes inspected
     "ANNOY": (IntParam("search_k", -1, INT32_MAX, -1),),
+    **QUANTIZED_SEARCH_SPECS,
 }
 
 
 def check_build_params(index_type: str, params: Mapping[str, Any], dim: int) -> None:
     """Checks that involve more than one parameter or the dimension."""
-    if index_type == "IVF_PQ" and dim % params["m"] != 0:
+    if index_type in ("IVF_PQ", "HNSW_PQ") and dim % params["m"] != 0:
         raise IndexParamError(
-            f"IVF_PQ parameter 'm' ({params['m']}) must divide the vector dimension ({dim})",
+            f"{index_type} parameter 'm' ({params['m']}) must divide the vector dimension ({dim})",
             hint="choose m so that dim % m == 0",
         )
+    check_refine(index_type, params)
 
 
 def resolve_search_params(
@@ -213,9 +296,22 @@ def resolve_search_params(
         raise IndexParamError(
             "ANNOY parameter 'search_k' must be -1 (the default, k * n_trees) or positive"
         )
-    if index_type == "HNSW":
+    if index_type in HNSW_TYPES:
         ef = params.setdefault("ef", max(k, HNSW_DEFAULT_EF))
         if ef < k:
             # Milvus's wording, so clients matching on it keep working.
             raise IndexParamError(f"ef({ef}) should be larger than k({k})")
     return params
+
+
+def check_refine(index_type: str, params: Mapping[str, Any]) -> None:
+    """A refine copy must be more precise than the codes it re-ranks (HNSW_SQ)."""
+    if not params.get("refine"):
+        return
+    codes = params.get("sq_type", "sq8") if index_type == "HNSW_SQ" else None
+    refine = params.get("refine_type", "fp32")
+    if codes is not None and PRECISION_BITS[refine] <= PRECISION_BITS[codes]:
+        raise IndexParamError(
+            f"refine_type ({refine.upper()}) must be more precise than sq_type ({codes.upper()})",
+            hint="use a refine_type with more bits per dimension, e.g. FP32",
+        )

@@ -1,8 +1,8 @@
 """The one place that knows which vector index types exist, and which backends are installed.
 
 Index types (Milvus names, case-insensitive): FLAT, HNSW, IVF_FLAT, IVF_SQ8,
-IVF_PQ, ANNOY. ``AUTOINDEX`` and the empty name resolve to HNSW with Milvus's
-autoIndex build params ``M=18, efConstruction=240`` (user-given HNSW params
+IVF_PQ, ANNOY, HNSW_SQ, HNSW_PQ, SCANN. ``AUTOINDEX`` and the empty name resolve
+to HNSW with Milvus's autoIndex build params ``M=18, efConstruction=240`` (user-given HNSW params
 override them), or, once tuned to a recall target, to the configuration tuning
 chose (:mod:`keeldb.index.tuning_params`); the resolved type is what an index
 reports as ``index_type``, so the engine keeps the name the user asked for
@@ -28,8 +28,10 @@ from typing import Any
 from keeldb.errors import CorruptionError, FailedPrecondition, IndexParamError, did_you_mean
 from keeldb.index.base import VectorIndex, coerce_metric
 from keeldb.index.codec import decode_index
+from keeldb.index.faiss_hnsw_quantized import FaissHnswPqIndex, FaissHnswSqIndex
 from keeldb.index.faiss_indexes import FaissFlatIndex, FaissHnswIndex
 from keeldb.index.faiss_ivf import FaissIvfFlatIndex, FaissIvfPqIndex, FaissIvfSq8Index
+from keeldb.index.faiss_scann import FaissScannIndex
 from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy
 from keeldb.index.params import (
     BUILD_SPECS,
@@ -40,7 +42,9 @@ from keeldb.index.params import (
 from keeldb.index.tuning_params import AUTOINDEX_NAMES, resolve_build
 from keeldb.types import MetricType
 
-SUPPORTED_INDEX_TYPES: tuple[str, ...] = ("FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "ANNOY")
+SUPPORTED_INDEX_TYPES: tuple[str, ...] = (
+    "FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "ANNOY", "HNSW_SQ", "HNSW_PQ", "SCANN",
+)  # fmt: skip
 
 #: Index classes whose backend is always installed. HNSW picks its backend by param.
 _CORE_CLASSES: dict[str, Any] = {
@@ -48,6 +52,9 @@ _CORE_CLASSES: dict[str, Any] = {
     "IVF_FLAT": FaissIvfFlatIndex,
     "IVF_SQ8": FaissIvfSq8Index,
     "IVF_PQ": FaissIvfPqIndex,
+    "HNSW_SQ": FaissHnswSqIndex,
+    "HNSW_PQ": FaissHnswPqIndex,
+    "SCANN": FaissScannIndex,
 }
 
 #: What AUTOINDEX builds: Milvus's default autoIndex build params (milvus.yaml).

@@ -99,9 +99,9 @@ def test_round_trip_same_answers(data, built):
 
 
 def test_params_are_validated():
-    with pytest.raises(IndexParamError, match="'n_trees' out of range: 0"):
+    with pytest.raises(IndexParamError, match=r"param 'n_trees' \(0\) should be in range"):
         create_index("ANNOY", "L2", 8, {"n_trees": 0})
-    with pytest.raises(IndexParamError, match="'n_trees' out of range: 2000"):
+    with pytest.raises(IndexParamError, match=r"param 'n_trees' \(2000\) should be in range"):
         create_index("ANNOY", "L2", 8, {"n_trees": 2000})
     with pytest.raises(IndexParamError, match="unknown build parameter 'M'"):
         create_index("ANNOY", "L2", 8, {"M": 16})
