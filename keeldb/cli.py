@@ -3,6 +3,8 @@
 keel quickstart [--data-dir ./data]   create, insert, search, print
 keel info --data-dir ./data            collections, row counts, indexes
 keel serve --data-dir ./data           Milvus gRPC on 19530, Milvus REST API v2 on 19531
+keel models | eval | promote | rollback | experiments | drift   the model lifecycle
+keel demo [--full]                     the lifecycle story on the Debian sample
 """
 
 from __future__ import annotations
@@ -168,9 +170,20 @@ def _rest_port(grpc_port: int, rest_port: int | None) -> int:
 
 
 def _register_subcommands() -> None:
-    from keeldb.lifecycle.cli import lifecycle_group
+    from keeldb.lifecycle import cli as lifecycle_cli
+    from keeldb.lifecycle import cli_online
+    from keeldb.lifecycle.demo import demo_command
 
-    main.add_command(lifecycle_group)
+    main.add_command(lifecycle_cli.lifecycle_group)
+    for group in (lifecycle_cli.lifecycle_group, main):  # also top-level: `keel eval ...`
+        group.add_command(cli_online.experiments_group)
+        group.add_command(cli_online.drift_command)
+    lifecycle_cli.lifecycle_group.add_command(cli_online.describe_command)
+    main.add_command(cli_online.models_group)
+    main.add_command(lifecycle_cli.eval_command)
+    main.add_command(lifecycle_cli.promote_command)
+    main.add_command(lifecycle_cli.rollback_command)
+    main.add_command(demo_command)
 
 
 _register_subcommands()

@@ -5,8 +5,12 @@ keel lifecycle alias    NAME ALIAS VERSION --reason R      move a model alias
 keel lifecycle history  COLLECTION [--at ISO-TIME]         what the collection served (when)
 keel lifecycle reembed  COLLECTION --model REF             build a version (progress bar)
 keel lifecycle eval     COLLECTION --queries FILE [--gate EXPR] [--json]
-keel lifecycle promote  COLLECTION (--to REF | --evaluation ID) [--gate EXPR] --reason R
+keel lifecycle promote  COLLECTION (--to REF | --evaluation ID | --experiment ID) [--gate EXPR]
 keel lifecycle rollback COLLECTION --reason R
+keel lifecycle experiments|drift|describe …   (cli_online.py)
+
+The same commands are top-level verbs: ``keel models``, ``keel eval``,
+``keel promote``, ``keel rollback``, ``keel experiments``, ``keel drift``, ``keel demo``.
 
 ``eval --gate`` exits 1 when the challenger fails a clause (gate syntax in
 :mod:`keeldb.lifecycle.gate`), so it can block a model change in any CI system;
@@ -160,12 +164,13 @@ def eval_command(
 @click.argument("collection")
 @click.option("--to", default=None, help="Version or model ref to serve.")
 @click.option("--evaluation", default=None, help="Evaluation id (its challenger is promoted).")
+@click.option("--experiment", default=None, help="Experiment id (online. gate clauses).")
 @click.option("--gate", default=None, help="Refuse unless the evaluation passes this gate.")
 @click.option("--reason", default="", help="Why (recorded in the history).")
 @_DATA
 def promote_command(
-    collection: str, to: str | None, evaluation: str | None, gate: str | None, reason: str,
-    data_dir: str,
+    collection: str, to: str | None, evaluation: str | None, experiment: str | None,
+    gate: str | None, reason: str, data_dir: str,
 ) -> None:  # fmt: skip
     """Point COLLECTION at the challenger."""
     from keeldb.errors import FailedPrecondition
@@ -173,8 +178,9 @@ def promote_command(
     with _client(data_dir) as client:
         try:
             move = client.lifecycle.promote(
-                collection, to=to, evaluation_id=evaluation, gate=gate, reason=reason
-            )
+                collection, to=to, evaluation_id=evaluation, experiment_id=experiment, gate=gate,
+                reason=reason,
+            )  # fmt: skip
         except FailedPrecondition as exc:
             click.echo(str(exc), err=True)
             sys.exit(1)

@@ -11,8 +11,9 @@ Per embedding space (database, collection id, vector field) there are two stream
   ``lifecycle/drift/<collection id>-<field>-<stream>.npy`` (``numpy.save``, loaded with
   ``allow_pickle=False`` and checked against its sha256) with a
   ``drift_reference_set`` event, so it survives restarts;
-- a **recent window**: the last ``window`` vectors of traffic since the process
-  opened the data directory (memory only).
+- a **recent window**: the last ``window`` vectors of traffic, in memory; written
+  to ``…-<stream>-recent.npy`` when the data directory closes and read back on
+  open, so a later process (``keel drift``) sees the traffic of the last one.
 
 Distances, recent vs reference:
 
@@ -193,13 +194,33 @@ class DriftMonitor:
         return out
 
     # -- internals ------------------------------------------------------------------
+    def close(self) -> None:
+        """Keep each recent window for the next process (best effort: it is a cache)."""
+        with self._lock:
+            windows = [(key, s.recent_matrix()) for key, s in self._streams.items() if s.recent]
+        for key, matrix in windows:
+            path = self._recent_path(key)
+            self._lc.fs.makedirs(posixpath.dirname(path))
+            write_atomic(self._lc.fs, path, _npy_bytes(matrix))
+
     def _stream(self, key: tuple[str, int, str, str]) -> _Stream:
         s = self._streams.get(key)
         if s is None:
             s = self._streams[key] = _Stream(self.window)
             if key in self._files:
                 s.reference = self._load(self._files[key])
+            try:
+                recent = np.load(io.BytesIO(self._lc.fs.read_bytes(self._recent_path(key))),
+                                 allow_pickle=False)  # fmt: skip
+                s.push_recent(recent)
+            except (OSError, ValueError):
+                pass  # no window kept (or a torn one): start from empty traffic
         return s
+
+    def _recent_path(self, key: tuple[str, int, str, str]) -> str:
+        _, collection_id, field, stream = key
+        name = f"{collection_id}-{field}-{stream}-recent.npy"
+        return posixpath.join(self._lc.root, "drift", name)
 
     def _path(self, space: EmbeddingSpace, stream: str) -> str:
         name = f"{space.collection_id}-{space.field}-{stream}.npy"
@@ -208,9 +229,7 @@ class DriftMonitor:
     def _persist(
         self, space: EmbeddingSpace, stream: str, matrix: np.ndarray, source: str
     ) -> dict[str, Any]:
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-        data = buf.getvalue()
+        data = _npy_bytes(matrix)
         path = self._path(space, stream)
         self._lc.fs.makedirs(posixpath.dirname(path))
         write_atomic(self._lc.fs, path, data)
@@ -246,6 +265,12 @@ class DriftMonitor:
             self._stream(_key(space, "vectors")).reference = matrix
         self._persist(space, "vectors", matrix, "stored sample")
         return matrix
+
+
+def _npy_bytes(matrix: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+    return buf.getvalue()
 
 
 def _key(space: EmbeddingSpace, stream: str) -> tuple[str, int, str, str]:

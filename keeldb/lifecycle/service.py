@@ -428,6 +428,7 @@ class Lifecycle:
         for job in list(self.jobs.values()):
             job.stop()
         self.online.close()
+        self.drift.close()
         self._log.close()
 
 

@@ -50,13 +50,14 @@ def test_unshifted_traffic_does_not_alarm_and_shifted_traffic_does(bound):
     assert shifted["mean_shift"] > shifted["mean_shift_threshold"]
     described = lc.describe("docs")
     assert described["versions"][0]["drift"]["queries"]["drifted"] is True
-    # the reference survives a restart; the recent window starts empty again
+    # the reference and the last recent window survive a restart
     client = reopen(bound)
     try:
         client.lifecycle.drift.window = 200
         after = client.lifecycle.drift_report("docs")
-        assert after["reference_rows"] == 200 and after["recent_rows"] == 0
-        _search_all(client, _queries(TOPIC_A, 100, seed=4))
+        assert after["reference_rows"] == 200 and after["recent_rows"] == 200
+        assert after["drifted"] is True and after["mean_shift"] == shifted["mean_shift"]
+        _search_all(client, _queries(TOPIC_A, 200, seed=4))
         assert client.lifecycle.drift_report("docs")["drifted"] is False
         # accepting the change: the recent window becomes the reference
         _search_all(client, _queries(TOPIC_B, 200, seed=5))

@@ -67,8 +67,10 @@ def test_the_whole_lifecycle_over_rest(served, debian_corpus, debian_queries):
 
     with pytest.raises(FailedPrecondition, match="blocked by the gate"):
         lc.promote("pkgs", evaluation_id=record["id"], gate="ndcg@10 >= champion + 1")
-    moved = lc.promote("pkgs", evaluation_id=record["id"], experiment_id=ex["experiment_id"],
-                       gate="ndcg@10 >= 0, online.p99_ms <= champion * 1000", reason="ship")  # fmt: skip
+    gate = "ndcg@10 >= 0, online.p99_ms <= champion * 1000"
+    moved = lc.promote(
+        "pkgs", evaluation_id=record["id"], experiment_id=ex["experiment_id"], gate=gate
+    )
     assert (moved["old"], moved["new"], moved["action"]) == (
         "pkgs__lsa_1", "pkgs__lsa_wide_1", "promote",
     )  # fmt: skip
