@@ -1,4 +1,4 @@
-"""The cross-system benchmark suite of issue #7: keeldb against the systems users would pick instead.
+"""The cross-system benchmark suite of issue #7: keeldb against what users would pick instead.
 
     python -m bench run --dataset debian --systems keeldb,keeldb-server,milvus-lite,qdrant,...
     python -m bench run --dataset smoke --systems all                     # 2,000 vectors, ~30 s

@@ -170,8 +170,11 @@ class Batch:
 
 # -- building --------------------------------------------------------------------------------
 
+#: vectors, payload columns by field name, queries
+Columns = tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]
 
-def _debian(rows: int | None, queries: int) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+
+def _debian(rows: int | None, queries: int) -> Columns:
     from bench.indexes import load_corpus, load_text_queries
 
     vectors = load_corpus(rows)
@@ -191,7 +194,7 @@ def _debian(rows: int | None, queries: int) -> tuple[np.ndarray, dict[str, np.nd
     return vectors, fields, q
 
 
-def _synthetic(rows: int, dim: int, queries: int) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+def _synthetic(rows: int, dim: int, queries: int) -> Columns:
     corpus = synthetic.make_corpus(rows, dim)
     fields = {
         "section": np.array(corpus.section_strings(0, rows)),

@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         importlib.import_module(module)
     import_s = time.perf_counter() - t
     data = datasets.load(args.data)
-    result = run_ingest(system, data, args) if args.phase == "ingest" else run_search(system, data, args)
+    run = run_ingest if args.phase == "ingest" else run_search
+    result = run(system, data, args)
     result.update(system=args.system, phase=args.phase, pid=os.getpid(), import_s=import_s)
     with open(args.result, "w") as f:
         json.dump(result, f, indent=1)

@@ -92,8 +92,11 @@ def search_table(systems: dict[str, dict]) -> list[str]:
                 cells.append("-" if p is None else
                              f"{spread(p[mode]['qps'])} @ {_param(s, p)}")  # fmt: skip
         p = qps_at(sweep, "batch1", TARGETS[0])
-        cells.append("-" if p is None else
-                     f"{one(p['batch1']['p50_ms'], '{:.2f}')} / {one(p['batch1']['p99_ms'], '{:.2f}')}")  # fmt: skip
+        latency = "-"
+        if p is not None:
+            b1 = p["batch1"]
+            latency = f"{one(b1['p50_ms'], '{:.2f}')} / {one(b1['p99_ms'], '{:.2f}')}"
+        cells.append(latency)
         best = max(med(p["batch100"]["recall"]) or 0 for p in sweep)
         cells.append(f"{best:.3f}")
         rows.append(cells)
@@ -120,7 +123,8 @@ def filtered_table(systems: dict[str, dict], filters: list[dict], selectivity: d
                 rows.append([name, f"{at} ({param})", *cells])
     header = ["system", "parameter"] + [
         f"{f['name'].replace('pct', '%')} ({selectivity[f['name']] * 100:.2f}% of rows): "
-        "recall / QPS" for f in filters
+        "recall / QPS"
+        for f in filters
     ]
     return table(header, rows)
 
@@ -159,7 +163,8 @@ def ratio_table(systems: dict[str, dict], filters: list[dict]) -> list[str]:
 
         cells = [name, ratio(k["ingest"]["rows_per_s"], p["ingest"]["rows_per_s"])]
         for mode in MODES:
-            kp, pp = qps_at(k["search"]["sweep"], mode, 0.95), qps_at(p["search"]["sweep"], mode, 0.95)
+            kp = qps_at(k["search"]["sweep"], mode, 0.95)
+            pp = qps_at(p["search"]["sweep"], mode, 0.95)
             cells.append(ratio(kp[mode]["qps"], pp[mode]["qps"]) if kp and pp else "-")
         one_pct = filters[1]["name"]
         kf = [x for x in k["search"]["filtered"][one_pct] if x["at"] == "operating"][0]
@@ -178,7 +183,7 @@ def ratio_table(systems: dict[str, dict], filters: list[dict]) -> list[str]:
 
 def markdown(result: dict, plot_name: str) -> str:
     m, d = result["machine"], result["dataset"]
-    systems = result["systems"]
+    systems, opts = result["systems"], result["options"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     out = [
         f"# `{d['name']}`: keeldb and the systems users would pick instead",
@@ -194,9 +199,9 @@ def markdown(result: dict, plot_name: str) -> str:
         f"Versions: {versions}.",
         "",
         f"Dataset: {d['rows']:,} x {d['dim']}, {d['metric']}, {d['queries']:,} queries "
-        f"(batch-1 figures over the first {result['options']['batch1_queries']}, filtered over "
-        f"the first {result['options']['filter_queries']}); ingest in batches of "
-        f"{result['options']['batch']:,} rows with payload fields `{d['str_field']}`, "
+        f"(batch-1 figures over the first {min(opts['batch1_queries'], d['queries'])}, "
+        f"filtered over the first {min(opts['filter_queries'], d['queries'])}); "
+        f"ingest in batches of {opts['batch']:,} rows with payload fields `{d['str_field']}`, "
         f"`{d['int_field']}`. Figures are medians over the repeats, (min-max) where shown.",
         "",
         "## Ingest, storage, memory, reopen",
@@ -227,9 +232,11 @@ def markdown(result: dict, plot_name: str) -> str:
                 "Ratios > 1 favour keeldb for rows/s and QPS; < 1 favours keeldb for disk, "
                 "RSS and reopen time.", "", *ratios, ""]  # fmt: skip
     if result.get("errors"):
-        out += ["## Failed", ""] + [
-            f"- `{k}`: {v.splitlines()[0]}" for k, v in result["errors"].items()
-        ] + [""]
+        out += (
+            ["## Failed", ""]
+            + [f"- `{k}`: {v.splitlines()[0]}" for k, v in result["errors"].items()]
+            + [""]
+        )
     return "\n".join(out)
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.engine import machine_info
-from bench.systems import disk_bytes
 from bench.suite.adapters import ADAPTERS
+from bench.systems import disk_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 PEERS = ("qdrant-client", "chromadb", "lancedb", "hnswlib", "milvus-lite", "pymilvus")

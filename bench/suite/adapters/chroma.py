@@ -61,7 +61,9 @@ class Chroma(Adapter):
         ids, vectors, metadatas = prepared
         for lo in range(0, len(ids), self.max_batch):
             hi = lo + self.max_batch
-            self.collection.add(ids=ids[lo:hi], embeddings=vectors[lo:hi], metadatas=metadatas[lo:hi])
+            self.collection.add(
+                ids=ids[lo:hi], embeddings=vectors[lo:hi], metadatas=metadatas[lo:hi]
+            )
 
     def open(self, path: str, spec: Spec) -> None:
         import chromadb

@@ -177,7 +177,7 @@ def test_smoke_filtered_answers_respect_the_filter(smoke):
 
 
 def test_smoke_concurrency_only_for_served_systems(smoke):
-    for system, s in smoke["systems"].items():
+    for s in smoke["systems"].values():
         conc = s["runs"][0]["search"]["concurrent"]
         if s["served"]:
             assert [c["clients"] for c in conc] == [1, 4, 16]
