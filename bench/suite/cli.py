@@ -61,13 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         "concurrent_s": args.concurrent_s,
     }
     out_path = Path(args.out) if args.out else RESULTS / f"{args.dataset}.json"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_path.with_suffix(".partial.json")
+
+    def checkpoint(so_far: dict) -> None:  # what finished survives an interrupted run
+        partial.write_text(json.dumps(so_far, indent=1))
+
     with tempfile.TemporaryDirectory(prefix="keel-bench-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
+        systems = _systems(args.systems)
         result = runner.run(
-            _systems(args.systems), data_dir, work, args.repeats, opts, args.keeldb_commit
+            systems, data_dir, work, args.repeats, opts, args.keeldb_commit, checkpoint
         )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=1))
+    partial.unlink(missing_ok=True)
     report.write_all(out_path, result)
     runner.say(f"wrote {out_path} (+ .md, plots); errors: {sorted(result['errors']) or 'none'}")
     return 1 if result["errors"] else 0

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,9 @@ def say(text: str) -> None:
 def run(
     systems: list[str], data_dir: Path, work: Path, repeats: int, opts: dict,
     keeldb_commit: str | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
 ) -> dict:  # fmt: skip
+    """Run ``systems`` one after the other; ``checkpoint`` gets the result so far after each."""
     meta = json.loads((data_dir / "meta.json").read_text())
     machine = machine_info()
     machine["versions"].update(versions())
@@ -150,6 +153,8 @@ def run(
         except Exception as exc:  # one system's failure is reported, the rest still run
             say(f"{system} FAILED: {exc}")
             out["errors"][system] = str(exc)
+        if checkpoint is not None:
+            checkpoint(dict(out, partial=True, finished_utc=None))
     out["finished_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     out["wall_s"] = time.perf_counter() - t
     out["machine"]["loadavg_end"] = list(os.getloadavg())
