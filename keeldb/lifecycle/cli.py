@@ -143,10 +143,14 @@ def eval_command(
     challenger: str | None, gate: str | None, as_json: bool, data_dir: str,
 ) -> None:  # fmt: skip
     """Evaluate champion vs challenger on labelled queries; optionally gate."""
+    from keeldb.errors import InvalidArgument
     from keeldb.lifecycle.evaluation import load_queries, render_markdown
     from keeldb.lifecycle.gate import Gate
 
-    checked = Gate.parse(gate) if gate else None  # a bad gate fails before any work
+    try:
+        checked = Gate.parse(gate) if gate else None  # a bad gate fails before any work
+    except InvalidArgument as exc:
+        raise click.BadParameter(str(exc), param_hint="--gate") from exc  # exit code 2
     with _client(data_dir) as client:
         record = client.lifecycle.evaluate(
             collection, load_queries(queries, limit_queries),

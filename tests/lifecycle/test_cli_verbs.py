@@ -48,6 +48,9 @@ def test_top_level_verbs(data_with_versions):
     code, out = _run("eval", "docs", "--queries", queries, "--gate", "mrr >= champion + 5",
                      "--data-dir", path)  # fmt: skip
     assert code == 1 and "gate FAILED" in out
+    result = CliRunner().invoke(main, ["eval", "docs", "--queries", queries, "--gate",
+                                       "ndcg@10 >> 1", "--data-dir", path])  # fmt: skip
+    assert result.exit_code == 2 and "cannot parse gate clause 'ndcg@10 >> 1'" in result.output
     code, out = _run("eval", "docs", "--queries", queries, "--json", "--data-dir", path)
     evaluation = json.loads(out)["id"]
     code, out = _run("experiments", "start", "docs", "--mode", "split", "--percent", "25",

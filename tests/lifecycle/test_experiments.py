@@ -207,3 +207,38 @@ def test_bad_experiment_input_names_the_field(docs):
     lc.stop_experiment(ex.experiment_id)
     with pytest.raises(FailedPrecondition, match="already stopped"):
         lc.stop_experiment(ex.experiment_id)
+
+
+def test_concurrent_queries_see_one_whole_version_while_the_alias_flips(docs):
+    """Every answer during promote/rollback equals exactly one version's full answer."""
+    lc = docs.lifecycle
+    texts = _texts(4)
+    expected = {t: {tuple(_ids(docs, CHAMPION, t, 8)), tuple(_ids(docs, CHALLENGER, t, 8))}
+                for t in texts}  # fmt: skip
+    assert all(len(v) == 2 for v in expected.values())  # the versions answer differently
+    seen, errors, done = [], [], threading.Event()
+
+    def reader(use_lifecycle: bool) -> None:
+        i = 0
+        while not done.is_set():
+            text = texts[i % len(texts)]
+            i += 1
+            try:
+                if use_lifecycle:
+                    hits = lc.search("docs", text, limit=8)["results"]
+                else:
+                    hits = docs.search("docs", data=[text], limit=8)[0]
+                seen.append(tuple(h["id"] for h in hits) in expected[text])
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(flag,)) for flag in (True, False)]
+    for t in threads:
+        t.start()
+    for _ in range(8):
+        lc.promote("docs", to="enc-b:1")
+        lc.rollback("docs")
+    done.set()
+    for t in threads:
+        t.join()
+    assert errors == [] and seen and all(seen)
