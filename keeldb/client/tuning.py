@@ -41,7 +41,7 @@ class TuningMixin:
         recall: float = 0.95,
         *,
         k: int = 10,
-        queries: int = 200,
+        queries: int = 500,
         query_vectors: Any = None,
         timeout: float | None = None,
         **kw: Any,

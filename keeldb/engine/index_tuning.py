@@ -48,7 +48,7 @@ def tune_field(
     target: float | None = None,
     *,
     k: int = 10,
-    queries: int = 200,
+    queries: int = 500,
     seed: int = 0,
     force: bool = False,
     query_vectors: Any = None,

@@ -138,3 +138,23 @@ def test_tuning_on_given_queries(vectors):
     assert result.queries == 100 and result.met
     with pytest.raises(Exception, match="dimension"):
         tune(vectors, "L2", "HNSW", {"M": 8}, 0.9, query_vectors=queries[:, :5])
+
+
+def test_autoindex_sweeps_graph_degree_and_quantised_types_on_small_segments():
+    from keeldb.index.autotune import SWEEP_MAX_ROWS, autoindex_candidates
+
+    small = autoindex_candidates(10_000)
+    assert {kind for kind, _ in small} == {"HNSW", "HNSW_SQ", "SCANN", "IVF_FLAT", "FLAT"}
+    assert sorted(b["M"] for kind, b in small if kind == "HNSW") == [12, 18, 32]
+    large = autoindex_candidates(SWEEP_MAX_ROWS + 1)
+    assert [kind for kind, _ in large] == ["HNSW", "IVF_FLAT"]
+
+
+def test_search_ladder_re_ranks_quantised_candidates(vectors):
+    sq = create_index("HNSW_SQ", "L2", 32, {"M": 8, "refine": True})
+    sq.build(vectors)
+    assert search_ladder(sq, 10)[0] == {"ef": 10, "refine_k": 4.0}
+    scann = create_index("SCANN", "L2", 32, {"nlist": 16})
+    scann.build(vectors)
+    ladder = search_ladder(scann, 10)
+    assert ladder[0] == {"nprobe": 1, "reorder_k": 40} and ladder[-1]["nprobe"] == 16
