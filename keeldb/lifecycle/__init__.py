@@ -7,7 +7,11 @@ promotion and rollback. Formats and paths: ``docs/lifecycle.md``.
 - ``spaces`` / ``routing``: fields bound to model versions; the client's write/search hooks.
 - ``versioned`` / ``reembed`` / ``promotion``: versions behind an alias, building them, switching.
 - ``metrics`` / ``evaluation`` / ``gate``: offline champion–challenger evaluation and CI gates.
-- ``service``: :class:`Lifecycle`, the facade the client exposes as ``client.lifecycle``.
+- ``experiments`` / ``online`` / ``online_metrics``: online shadow and split experiments.
+- ``drift`` / ``describe``: drift of each space's traffic; what ``describe`` reports.
+- ``entry_points``: the ``entry_point`` model kind and who may run it.
+- ``service`` (+ ``service_online``): :class:`Lifecycle`, the facade the client exposes as
+  ``client.lifecycle``. ``cli`` / ``cli_online`` / ``demo`` are the ``keel`` verbs (L7).
 """
 
 from keeldb.lifecycle.encoders import Encoder, HashingEncoder

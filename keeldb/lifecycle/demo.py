@@ -169,7 +169,9 @@ def _drift(client: Any, queries: list[dict[str, Any]], docs: list[dict[str, Any]
 
 
 @click.command("demo")
-@click.option("--full", is_flag=True, help="Use the whole Debian corpus (shared/data/debian).")
+@click.option("--full", is_flag=True,
+              help="The whole Debian corpus (shared/data/debian, 63,665 documents; embedding "
+              "them with MiniLM takes about an hour on 2 cores).")  # fmt: skip
 @click.option("--corpus", default=None, help="Corpus directory for --full.")
 @click.option("--data-dir", default=None, help="Data directory (default: a new temporary one).")
 @click.option("--queries", "max_queries", type=int, default=200, show_default=True,

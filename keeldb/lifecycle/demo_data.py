@@ -20,7 +20,8 @@ import os
 import random
 from typing import Any
 
-__all__ = ["CORPUS_CANDIDATES", "find_corpus", "load_full", "load_sample", "make_sample"]
+__all__ = ["CORPUS_CANDIDATES", "clip_text", "find_corpus", "load_full", "load_sample",
+           "make_sample"]  # fmt: skip
 
 SAMPLE_DIR = os.path.join(os.path.dirname(__file__), "data")
 DOCS_FILE = "debian-sample-docs.jsonl.gz"
@@ -53,9 +54,18 @@ def _read_corpus(corpus_dir: str) -> tuple[list[dict[str, Any]], list[dict[str, 
     return corpus, queries
 
 
+MAX_TEXT_BYTES = 65_535  # the VARCHAR limit; a handful of descriptions are longer
+
+
+def clip_text(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (on a character boundary)."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+
+
 def _doc(d: dict[str, Any]) -> dict[str, Any]:
     return {"id": d["id"], "package": d["package"], "section": d["section"],
-            "text": d["long_description"]}  # fmt: skip
+            "text": clip_text(d["long_description"])}  # fmt: skip
 
 
 def load_full(corpus_dir: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

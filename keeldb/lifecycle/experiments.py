@@ -154,7 +154,6 @@ class ExperimentLog:
         self.requests: dict[str, dict[str, Any]] = {}
         self.feedback: dict[str, dict[str, Any]] = {}
         self.orphan_feedback = 0
-        self.dropped_shadows = 0
         for event in self._log.events:
             if event["type"] == "request":
                 self.requests[event["request_id"]] = event

@@ -7,11 +7,12 @@
       → hand the rest to the worker: shadow mode queues the challenger search; both modes
         queue the request line → return {request_id, arm, results}
 
-The worker is one daemon thread with a bounded queue (``max_pending``). When the
-queue is full the user's query does not wait: a shadow task is dropped (its
-request line says ``shadow_dropped``) — the experiment loses a sample, the user
-loses nothing. The worker writes the request lines it has collected as one
-group per loop (one fsync). ``flush()`` waits until everything queued is written.
+The worker is one daemon thread. Shadow searches wait in a bounded queue
+(``max_pending``); when it is full the user's query does not wait: that request
+loses its shadow (its line says ``shadow_dropped``) — the experiment loses a
+sample, the user loses nothing. Request lines (a shadowed one after its shadow
+ran) are written in groups, one fsync per group. ``flush()`` waits until every
+request handed over so far has its line written.
 """
 
 from __future__ import annotations
@@ -38,9 +39,13 @@ class OnlineRouter:
         self._lc = lc
         self._logs: dict[str, ExperimentLog] = {}
         self._mutex = threading.Lock()
-        self._queue: queue.Queue[tuple[ExperimentLog, dict[str, Any], Callable | None]] = (
-            queue.Queue(maxsize=max_pending)
+        # shadow searches wait here (bounded: when full, a request loses its shadow, never time)
+        self._shadows: queue.Queue[tuple[ExperimentLog, dict[str, Any], Callable]] = queue.Queue(
+            maxsize=max_pending
         )
+        self._pending: list[tuple[ExperimentLog, dict[str, Any]]] = []  # request lines to write
+        self._outstanding = 0  # requests whose line is not written yet
+        self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
         self.worker_errors: list[str] = []
@@ -125,14 +130,19 @@ class OnlineRouter:
 
     def _enqueue(self, log: ExperimentLog, record: dict[str, Any], shadow: Callable | None) -> None:
         self._start_worker()
-        try:
-            self._queue.put_nowait((log, record, shadow))
-        except queue.Full:  # never make the user wait: drop the shadow, keep the record
-            record["shadow_dropped"] = shadow is not None
+        with self._cond:
+            self._outstanding += 1
+        if shadow is not None:
             try:
-                self._queue.put((log, record, None), timeout=0.001)
-            except queue.Full:
-                log.dropped_shadows += 1
+                self._shadows.put_nowait((log, record, shadow))
+                with self._cond:
+                    self._cond.notify()
+                return
+            except queue.Full:  # never make the user wait: this request loses its shadow
+                record["shadow_dropped"] = True
+        with self._cond:
+            self._pending.append((log, record))
+            self._cond.notify()
 
     def feedback(
         self, request_id: str, clicked: list[Any] | None = None,
@@ -151,41 +161,46 @@ class OnlineRouter:
 
     # -- the worker ------------------------------------------------------------------------
     def _start_worker(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            with self._mutex:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._work, name="keeldb-experiments", daemon=True
-                    )
-                    self._thread.start()
+        with self._mutex:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="keeldb-experiments", daemon=True
+                )
+                self._thread.start()
 
     def _work(self) -> None:
         while True:
-            try:
-                first = self._queue.get(timeout=0.5)
-            except queue.Empty:
-                if self._closed:
+            with self._cond:
+                while not self._pending and self._shadows.empty() and not self._closed:
+                    self._cond.wait(timeout=0.5)
+                if self._closed and not self._pending and self._shadows.empty():
                     return
-                continue
-            items = [first]
-            while len(items) < _GROUP:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._process(items)
-            for _ in items:
-                self._queue.task_done()
+            self._run_shadows()
+            with self._cond:
+                batch, self._pending = self._pending[:_GROUP], self._pending[_GROUP:]
+            self._write(batch)
+            with self._cond:
+                self._outstanding -= len(batch)
+                self._cond.notify_all()
 
-    def _process(self, items: list[tuple[ExperimentLog, dict[str, Any], Callable | None]]) -> None:
+    def _run_shadows(self) -> None:
+        """Run the queued challenger searches; each finished request joins the pending lines."""
+        for _ in range(_GROUP):
+            try:
+                log, record, shadow = self._shadows.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                record["shadow"] = shadow()
+            except Exception as exc:  # a failing challenger must not stop the experiment
+                record["shadow_dropped"] = True
+                self.worker_errors.append(f"{type(exc).__name__}: {exc}")
+            with self._cond:
+                self._pending.append((log, record))
+
+    def _write(self, batch: list[tuple[ExperimentLog, dict[str, Any]]]) -> None:
         by_log: dict[int, tuple[ExperimentLog, list[dict[str, Any]]]] = {}
-        for log, record, shadow in items:
-            if shadow is not None:
-                try:
-                    record["shadow"] = shadow()
-                except Exception as exc:  # a failing challenger must not stop the experiment
-                    record["shadow_dropped"] = True
-                    self.worker_errors.append(f"{type(exc).__name__}: {exc}")
+        for log, record in batch:
             by_log.setdefault(id(log), (log, []))[1].append(record)
         for log, records in by_log.values():
             try:
@@ -194,14 +209,18 @@ class OnlineRouter:
                 self.worker_errors.append(f"{type(exc).__name__}: {exc}")
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every queued shadow search and request line is done."""
+        """Wait until every queued shadow search has run and every request line is written."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
+        with self._cond:
+            while self._outstanding and time.monotonic() < deadline:
+                self._cond.notify_all()
+                self._cond.wait(timeout=0.05)
 
     def close(self) -> None:
         self.flush()
-        self._closed = True
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         with self._mutex:

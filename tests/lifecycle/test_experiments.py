@@ -127,7 +127,7 @@ def test_shadow_never_waits_for_the_challenger_and_drops_when_the_queue_is_full(
             return super().encode(texts)
 
     lc.encoders.put(lc.model("enc-b:1"), BlockedEncoder(32, 2))
-    lc.online._queue.maxsize = 3  # a small bound, to fill it
+    lc.online._shadows.maxsize = 3  # a small bound, to fill it
     ex = lc.start_experiment("docs", mode="shadow")
     replies = [lc.search("docs", t) for t in _texts(8)]  # returns although no shadow can run
     assert all(r["arm"] == "champion" and r["results"] for r in replies)
@@ -136,6 +136,11 @@ def test_shadow_never_waits_for_the_challenger_and_drops_when_the_queue_is_full(
     assert summary["requests"] == 8
     assert summary["shadow_dropped"] >= 1  # the full queue cost samples, not user latency
     assert summary["agreement"]["compared"] == 8 - summary["shadow_dropped"]
+    # every request reached the disk, shadowed or not
+    lines = lc.online.log_for(lc.experiments.get(ex.experiment_id))._log.events
+    assert sorted(e["request_id"] for e in lines if e["type"] == "request") == sorted(
+        r["request_id"] for r in replies
+    )
 
 
 def test_experiments_and_feedback_survive_reopen(docs):
