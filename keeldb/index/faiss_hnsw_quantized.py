@@ -32,6 +32,7 @@ or ``vectors`` for untrained indexes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -134,11 +135,12 @@ class FaissHnswQuantizedIndex(HnswPlanning, IndexBase):
     ) -> tuple[np.ndarray, np.ndarray]:
         """The graph search (refined when a refine copy is held) at ``ef``."""
         k = min(k, self.count)
-        graph_params = hnsw_search_params(min(max(ef, k), max(self.count, k)), selector)
-        if self._refine is None:
-            params = graph_params
-        else:
-            params = refine_search_params(graph_params, max(k_factor, 1.0))
+        ef = min(max(ef, k), max(self.count, k))
+        k_factor = max(k_factor, 1.0) if self._refine is not None else 0.0
+        if selector is None:
+            return search_into(self._index, queries, k, _unfiltered_params(ef, k_factor)[0])
+        graph_params = hnsw_search_params(ef, selector)
+        params = graph_params if not k_factor else refine_search_params(graph_params, k_factor)
         return search_into(self._index, queries, k, params)
 
     def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
@@ -190,6 +192,15 @@ class FaissHnswQuantizedIndex(HnswPlanning, IndexBase):
             )
         index._attach(loaded)
         return index
+
+
+@functools.lru_cache(maxsize=128)
+def _unfiltered_params(ef: int, k_factor: float) -> tuple[Any, Any]:
+    """Shared, read-only settings for unfiltered searches (``k_factor`` 0: no refine):
+    building them costs as much as a small graph search. The graph's settings ride
+    along in the tuple, because the refine settings only point at them."""
+    graph = hnsw_search_params(ef)
+    return (refine_search_params(graph, k_factor) if k_factor else graph), graph
 
 
 class _RefinedCall:

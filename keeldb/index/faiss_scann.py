@@ -23,6 +23,7 @@ those of :mod:`keeldb.index.faiss_ivf`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,10 +115,12 @@ class FaissScannIndex(FaissIvfIndex):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Probe ``nprobe`` lists; with raw data, re-rank ``max(k, reorder_k)`` candidates."""
         k = min(k, self.count)
-        base_params = ivf_search_params(min(nprobe, self._nlist), selector)
-        if self._refine is None:
-            return search_into(self._index, queries, k, base_params)
-        params = refine_search_params(base_params, max(reorder_k, k) / k)
+        nprobe = min(nprobe, self._nlist)
+        k_factor = max(reorder_k, k) / k if self._refine is not None else 0.0
+        if selector is None:
+            return search_into(self._index, queries, k, _unfiltered_params(nprobe, k_factor)[0])
+        base_params = ivf_search_params(nprobe, selector)
+        params = base_params if not k_factor else refine_search_params(base_params, k_factor)
         return search_into(self._index, queries, k, params)
 
     def search_unrestricted(
@@ -172,6 +175,14 @@ class FaissScannIndex(FaissIvfIndex):
             )
         index._index = loaded
         return index
+
+
+@functools.lru_cache(maxsize=128)
+def _unfiltered_params(nprobe: int, k_factor: float) -> tuple[Any, Any]:
+    """Shared, read-only settings for unfiltered searches (``k_factor`` 0: no re-ranking);
+    the IVF settings ride along because the refine settings only point at them."""
+    base = ivf_search_params(nprobe)
+    return (refine_search_params(base, k_factor) if k_factor else base), base
 
 
 class _ReorderCall:
