@@ -53,6 +53,11 @@ class DataType(enum.IntEnum):
         return 100 <= self.value < 200
 
     @property
+    def is_dense_float_vector(self) -> bool:
+        """A vector type searched as float32 (FLOAT, FLOAT16, BFLOAT16, INT8)."""
+        return self in _DENSE_FLOAT_VECTORS
+
+    @property
     def is_integer(self) -> bool:
         return self in _INTEGER_TYPES
 
@@ -69,6 +74,14 @@ class DataType(enum.IntEnum):
         return self in (DataType.VARCHAR, DataType.STRING, DataType.TEXT)
 
 
+_DENSE_FLOAT_VECTORS = frozenset(
+    {
+        DataType.FLOAT_VECTOR,
+        DataType.FLOAT16_VECTOR,
+        DataType.BFLOAT16_VECTOR,
+        DataType.INT8_VECTOR,
+    }
+)
 _INTEGER_TYPES = frozenset({DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64})
 
 #: Inclusive value ranges of the integer types, for validation.
@@ -81,19 +94,29 @@ INTEGER_RANGES = {
 
 
 class MetricType(str, enum.Enum):
-    """Dense-vector metrics and Milvus's score conventions.
+    """Vector metrics and Milvus's score conventions.
 
     L2 results carry the squared Euclidean distance (smaller is closer); IP and
     COSINE carry a similarity (larger is closer), as Milvus reports them.
+    HAMMING (differing bits) and JACCARD (1 - |a & b| / |a | b|) score binary
+    vectors as distances (smaller is closer); sparse vectors use IP.
     """
 
     L2 = "L2"
     IP = "IP"
     COSINE = "COSINE"
+    HAMMING = "HAMMING"
+    JACCARD = "JACCARD"
 
     @property
     def higher_is_closer(self) -> bool:
-        return self is not MetricType.L2
+        return self is MetricType.IP or self is MetricType.COSINE
+
+
+#: The metrics of the float-vector types (FLOAT, FLOAT16, BFLOAT16, INT8).
+FLOAT_METRICS = (MetricType.L2, MetricType.IP, MetricType.COSINE)
+#: The metrics of BINARY_VECTOR fields.
+BINARY_METRICS = (MetricType.HAMMING, MetricType.JACCARD)
 
 
 class LoadState(enum.IntEnum):

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from keeldb.client.boundary import translates_storage_errors
 from keeldb.client.filter_cache import cached_filter
+from keeldb.client.query_vectors import field_search_metric, typed_query_vectors
 from keeldb.client.search_options import (
     GROUP_KEYS,
     group_by_option,
@@ -39,7 +40,7 @@ from keeldb.query.snapshot import Snapshot
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.values import coerce_keys, to_batch
 from keeldb.storage.fs import storage_error
-from keeldb.types import MetricType
+from keeldb.types import DataType, MetricType
 
 _COUNT = "count(*)"
 #: the query vectors of a memoised search template (``SearchRequest.with_queries`` fills them)
@@ -267,7 +268,11 @@ class DataMixin:
             data = self._lifecycle.search_data(
                 self._db(kw), entry, anns_field, data, kw.get("model")
             )
-            request = template.with_queries(_query_vectors(data, template.field, template.dim))
+            request = template.with_queries(
+                _query_vectors(
+                    data, template.field, template.dim, template.vector_type, template.metric
+                )
+            )
             if request.group_by is not None:
                 return execute_grouped_search(coll.snapshot(), request)
             return execute_search(coll.snapshot(), request)
@@ -330,7 +335,9 @@ class DataMixin:
         schema = entry.schema
         field = schema.vector_field(anns_field)
         dim = field.dim or 0
-        queries = _NO_QUERIES if data is None else _query_vectors(data, field.name, dim)
+        queries = (
+            _NO_QUERIES if data is None else _query_vectors(data, field.name, dim, field.dtype)
+        )
         search_params = dict(search_params or {})
         offset = kw.get("offset", search_params.get("offset", 0)) or 0
         if check:
@@ -341,9 +348,13 @@ class DataMixin:
         )
         if group_by is not None and not check:  # check=False: an iterator's request
             raise InvalidArgument("Not allowed to do groupBy when doing iteration")
+        if field.dtype is not DataType.FLOAT_VECTOR:
+            metric = field_search_metric(field.dtype, spec, search_params, metric)
+            bounds = parse_range(params, metric)
         return SearchRequest(
             queries=queries,
             field=field.name,
+            vector_type=field.dtype,
             dim=dim,
             metric=metric,
             limit=limit,
@@ -438,7 +449,15 @@ def _search_options(
     return options
 
 
-def _query_vectors(data: Any, field: str, dim: int) -> np.ndarray:
+def _query_vectors(
+    data: Any,
+    field: str,
+    dim: int,
+    vector_type: DataType = DataType.FLOAT_VECTOR,
+    metric: MetricType | None = None,
+) -> Any:
+    if vector_type is not DataType.FLOAT_VECTOR:
+        return typed_query_vectors(data, field, dim, vector_type, metric)
     if data is None:
         raise InvalidArgument("search needs data=: a list of query vectors")
     try:

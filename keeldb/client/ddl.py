@@ -14,10 +14,10 @@ from keeldb.engine.catalog import IndexSpec
 from keeldb.engine.database import Engine
 from keeldb.engine.index_tuning import same_definition
 from keeldb.errors import IndexNotFound, IndexParamError, InvalidArgument, SchemaError
-from keeldb.index import create_index
+from keeldb.index.field_index import check_metric, create_field_index, default_metric
 from keeldb.index.tuning_params import RESULT_KEYS, without_results
 from keeldb.schema.collection import CollectionSchema
-from keeldb.types import DataType, LoadState, MetricType
+from keeldb.types import DataType, LoadState
 
 CONSISTENCY_LEVELS = {"Strong": 0, "Session": 1, "Bounded": 2, "Eventually": 3, "Customized": 4}
 _AUTO_INDEX = "AUTOINDEX"
@@ -363,13 +363,9 @@ def _index_spec(schema: CollectionSchema, raw: dict[str, Any]) -> IndexSpec:
     index_type = (raw["index_type"] or _AUTO_INDEX).upper()
     params = without_results(raw["params"])  # tuning results are keeldb's to write
     if field.is_vector:
-        metric = (raw["metric_type"] or "COSINE").upper()
-        if metric not in MetricType.__members__:
-            raise IndexParamError(
-                f"metric type {raw['metric_type']} is not valid for a float vector field",
-                hint="use L2, IP or COSINE",
-            )
-        create_index(index_type, metric, field.dim or 0, params)  # validates the parameters
+        metric = check_metric(field.dtype, raw["metric_type"] or default_metric(field.dtype)).value
+        # validates the index type for the field's type and the parameters
+        create_field_index(field.dtype, index_type, metric, field.dim or 0, params)
     else:
         metric = ""
         if index_type not in ("INVERTED", "STL_SORT", "TRIE", "BITMAP", _AUTO_INDEX):

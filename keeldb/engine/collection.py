@@ -45,6 +45,7 @@ from keeldb.query.snapshot import Snapshot
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import PARTITION_COLUMN, SEQ_COLUMN
 from keeldb.schema.values import RowBatch
+from keeldb.schema.vector_values import concat_columns
 from keeldb.storage import FileSystem, WriteAheadLog, write_checked_json
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class Collection:
         else:
             self._apply_drop_partition(seq, record.partition_id)
 
-    def _apply_write(self, seq: int, table: pa.Table, vectors: dict[str, np.ndarray]) -> None:
+    def _apply_write(self, seq: int, table: pa.Table, vectors: dict[str, Any]) -> None:
         keys = table.column(self._pk)
         self._kill_keys(keys.to_pylist())
         table = table.append_column(SEQ_COLUMN, pa.array(np.full(table.num_rows, seq, np.int64)))
@@ -223,7 +224,7 @@ class Collection:
 
     def _memtable_full(self) -> bool:
         mt = self.memtable
-        vector_bytes = mt.num_rows * sum(4 * f.dim for f in self.schema.vector_fields)
+        vector_bytes = mt.vector_bytes()
         return (
             mt.num_rows >= self.settings.memtable_max_rows
             or vector_bytes >= self.settings.memtable_max_vector_bytes
@@ -240,7 +241,7 @@ class Collection:
             if mt.live_rows:
                 seg = mt.seal()
                 seg.install_scalar_indexes(seg.build_scalar_indexes(self.scalar_index_types))
-                save_segment_data(self.fs, self.root, seg)
+                save_segment_data(self.fs, self.root, seg, self.schema)
                 self.sealed.append(seg)
                 new_segments.append(seg)
             self.memtable = Memtable(self.next_segment_id, self.schema)
@@ -283,7 +284,7 @@ class Collection:
         if sum(t.num_rows for t in tables) == 0:
             return None
         vectors = {
-            name: np.concatenate([seg.vectors[name][seg.alive] for seg in picked])
+            name: concat_columns([seg.vectors[name][seg.alive] for seg in picked])
             for name in self._vector_names
         }
         table = pa.concat_tables(tables).combine_chunks()
@@ -296,7 +297,7 @@ class Collection:
             max_seq=max(seg.max_seq for seg in picked),
         )
         self.next_segment_id += 1
-        save_segment_data(self.fs, self.root, merged)
+        save_segment_data(self.fs, self.root, merged, self.schema)
         merged.install_scalar_indexes(merged.build_scalar_indexes(self.scalar_index_types))
         return merged
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from keeldb.engine.catalog import IndexSpec
 from keeldb.engine.index_tuning import tune_field
 from keeldb.engine.segment_files import segment_dir
-from keeldb.index import create_index
+from keeldb.index.field_index import create_field_index
 from keeldb.index.tuning_params import recall_target
 from keeldb.storage import write_blob
 
@@ -132,7 +132,14 @@ class IndexBuilder:
         seg, spec = target
         try:
             vectors = seg.vectors[field]
-            index = create_index(spec.index_type, spec.metric_type, vectors.shape[1], spec.params)
+            schema_field = coll.schema.field(field)
+            index = create_field_index(
+                schema_field.dtype,
+                spec.index_type,
+                spec.metric_type,
+                schema_field.dim or 0,
+                spec.params,
+            )
             index.build(vectors)
             directory = segment_dir(coll.root, segment_id)
             ref = write_blob(

@@ -6,8 +6,14 @@ Payload layout (inside the WAL's own framing, which adds length, crc and seq):
     bytes 1..4  little-endian u32 length of a JSON header
     header      JSON: {"partition": int} for drop partition, {} otherwise
     rest        Arrow IPC stream of one table (write: scalar columns with the
-                $partition column + one fixed_size_list<float32> column per
-                vector field; delete: "pk")
+                $partition column + one column per vector field; delete: "pk")
+
+A vector column is a ``fixed_size_list<T, width>`` for the dense types, T
+being the in-memory dtype of the field's column (float32 for FLOAT and
+BFLOAT16, float16, int8, uint8 for packed BINARY), or a ``struct<indices:
+list<uint32>, values: list<float32>>`` for SPARSE_FLOAT_VECTOR; decoding reads
+the kind from the Arrow type, so records written before these types existed
+(float32 lists only) decode unchanged.
 
 A write replaces any live row with the same primary key (Milvus's insert and
 upsert both end with exactly one live row per key), so replaying it is the same
@@ -24,6 +30,7 @@ import orjson
 import pyarrow as pa
 
 from keeldb.errors import CorruptionError
+from keeldb.sparse import SparseRows
 
 KIND_WRITE = 1
 KIND_DELETE = 2
@@ -34,7 +41,7 @@ _HEADER = struct.Struct("<BI")
 @dataclass(frozen=True)
 class WriteRecord:
     table: pa.Table
-    vectors: dict[str, np.ndarray]
+    vectors: dict[str, np.ndarray | SparseRows]
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,7 @@ def encode(record: Record) -> bytes:
     if isinstance(record, WriteRecord):
         table = record.table
         for name, vectors in record.vectors.items():
-            flat = pa.array(vectors.reshape(-1), type=pa.float32())
-            table = table.append_column(
-                name, pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
-            )
+            table = table.append_column(name, _vector_array(vectors))
         return _pack(KIND_WRITE, {}, table)
     if isinstance(record, DeleteRecord):
         return _pack(KIND_DELETE, {}, pa.table({"pk": record.keys}))
@@ -81,11 +85,35 @@ def decode(payload: bytes, vector_fields: list[str]) -> Record:
         raise CorruptionError(f"unknown write-ahead-log record kind {kind}")
     vectors = {}
     for name in vector_fields:
-        column = table.column(name).combine_chunks()
-        dim = column.type.list_size
-        vectors[name] = column.flatten().to_numpy().reshape(-1, dim)
+        vectors[name] = _vector_column(table.column(name).combine_chunks())
         table = table.drop_columns([name])
     return WriteRecord(table, vectors)
+
+
+def _vector_array(vectors: np.ndarray | SparseRows) -> pa.Array:
+    if isinstance(vectors, SparseRows):
+        offsets = pa.array(vectors.indptr.astype(np.int32))
+        return pa.StructArray.from_arrays(
+            [
+                pa.ListArray.from_arrays(offsets, pa.array(vectors.indices)),
+                pa.ListArray.from_arrays(offsets, pa.array(vectors.values)),
+            ],
+            names=["indices", "values"],
+        )
+    flat = pa.array(vectors.reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
+
+
+def _vector_column(column: pa.Array) -> np.ndarray | SparseRows:
+    if pa.types.is_struct(column.type):
+        indices, values = column.field("indices"), column.field("values")
+        return SparseRows(
+            indices.offsets.to_numpy().astype(np.int64),
+            indices.flatten().to_numpy(),
+            values.flatten().to_numpy(),
+        )
+    dim = column.type.list_size
+    return column.flatten().to_numpy().reshape(-1, dim)
 
 
 def _pack(kind: int, header: dict, table: pa.Table | None) -> bytes:

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from keeldb.engine.segments import SealedSegment
+from keeldb.engine.vector_files import read_vector_file, write_vector_file
 from keeldb.errors import CorruptionError
-from keeldb.index import load_index
+from keeldb.index.field_index import load_field_index
 from keeldb.schema.collection import CollectionSchema
 from keeldb.storage import (
     FileRef,
@@ -41,12 +42,16 @@ def segment_dir(root: str, segment_id: int) -> str:
     return posixpath.join(root, "segments", str(segment_id))
 
 
-def save_segment_data(fs: FileSystem, root: str, seg: SealedSegment) -> None:
+def save_segment_data(
+    fs: FileSystem, root: str, seg: SealedSegment, schema: CollectionSchema
+) -> None:
     directory = segment_dir(root, seg.segment_id)
     fs.makedirs(directory)
     seg.files = {"data": write_table(fs, directory, "data.parquet", seg.table)}
-    for name, vectors in seg.vectors.items():
-        seg.files[f"vec:{name}"] = write_array(fs, directory, f"vec-{name}.npy", vectors)
+    for field in schema.vector_fields:
+        seg.files[f"vec:{field.name}"] = write_vector_file(
+            fs, directory, field, seg.vectors[field.name]
+        )
     fs.fsync_dir(directory)
 
 
@@ -96,7 +101,8 @@ def load_segment(
             f"manifest says {meta['rows']}"
         )
     vectors = {
-        f.name: read_array(fs, directory, files[f"vec:{f.name}"]) for f in schema.vector_fields
+        f.name: read_vector_file(fs, directory, f, files[f"vec:{f.name}"])
+        for f in schema.vector_fields
     }
     alive = np.ones(table.num_rows, dtype=bool)
     alive_ref = FileRef.from_dict(meta["alive"]) if meta.get("alive") else None
@@ -116,9 +122,17 @@ def load_segment(
     seg.alive_dirty = False
     for field, info in meta.get("indexes", {}).items():
         blob = read_blob(fs, directory, FileRef.from_dict(info["file"]))
-        dim = vectors[field].shape[1]
+        vector_field = schema.field(field)
         seg.set_index(
-            field, load_index(info["index_type"], info["metric_type"], dim, info["params"], blob)
+            field,
+            load_field_index(
+                vector_field.dtype,
+                info["index_type"],
+                info["metric_type"],
+                vector_field.dim or 0,
+                info["params"],
+                blob,
+            ),
         )
         seg.index_files[field] = info
     return seg

@@ -28,7 +28,10 @@ from keeldb.query.scalar_index import ScalarIndex, value_family
 from keeldb.query.snapshot import SegmentView
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import PARTITION_COLUMN
+from keeldb.schema.vector_values import empty_column
+from keeldb.sparse import SparseRows
 from keeldb.storage import FileRef
+from keeldb.types import DataType
 
 _STATS_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
 
@@ -42,7 +45,15 @@ class Memtable:
         self._arrow_schema = schema.arrow_schema()
         self._pk = schema.primary_field.name
         self._batches: list[pa.RecordBatch] = []
-        self._vectors = {f.name: np.empty((0, f.dim), np.float32) for f in schema.vector_fields}
+        # dense columns: over-allocated buffers; sparse ones: appended parts, joined on read
+        self._vectors: dict[str, np.ndarray] = {
+            f.name: empty_column(f)  # type: ignore[misc]
+            for f in schema.vector_fields
+            if f.dtype != DataType.SPARSE_FLOAT_VECTOR
+        }
+        self._sparse: dict[str, list[SparseRows]] = {
+            f.name: [] for f in schema.vector_fields if f.dtype == DataType.SPARSE_FLOAT_VECTOR
+        }
         self._alive = np.empty(0, dtype=bool)
         self.num_rows = 0
         self.live_rows = 0
@@ -51,12 +62,15 @@ class Memtable:
         self.partitions: set[int] = set()
         self._view: SegmentView | None = None
 
-    def append(self, table: pa.Table, vectors: dict[str, np.ndarray], seq: int) -> None:
+    def append(self, table: pa.Table, vectors: dict[str, Any], seq: int) -> None:
         n = table.num_rows
         start = self.num_rows
         self._reserve(start + n)
         for name, block in vectors.items():
-            self._vectors[name][start : start + n] = block
+            if isinstance(block, SparseRows):
+                self._sparse[name].append(block)
+            else:
+                self._vectors[name][start : start + n] = block
         self._alive[start : start + n] = True
         table = table.select(self._arrow_schema.names).cast(self._arrow_schema)
         self._batches.extend(table.to_batches())
@@ -74,12 +88,17 @@ class Memtable:
             return
         new_capacity = max(rows, capacity * 2, 1024)
         for name, buf in self._vectors.items():
-            grown = np.empty((new_capacity, buf.shape[1]), np.float32)
+            grown = np.empty((new_capacity, buf.shape[1]), buf.dtype)
             grown[: self.num_rows] = buf[: self.num_rows]
             self._vectors[name] = grown
         alive = np.zeros(new_capacity, dtype=bool)
         alive[: self.num_rows] = self._alive[: self.num_rows]
         self._alive = alive
+
+    def vector_bytes(self) -> int:
+        """Bytes the rows' vectors take (the flush threshold counts them)."""
+        dense = sum(self.num_rows * buf.itemsize * buf.shape[1] for buf in self._vectors.values())
+        return dense + sum(p.nbytes for parts in self._sparse.values() for p in parts)
 
     def kill(self, local_ids: np.ndarray) -> int:
         """Mark rows deleted (copy on write); returns how many were alive."""
@@ -97,13 +116,23 @@ class Memtable:
     def table(self) -> pa.Table:
         return pa.Table.from_batches(self._batches, schema=self._arrow_schema)
 
+    def _vector_columns(self) -> dict[str, Any]:
+        n = self.num_rows
+        columns: dict[str, Any] = {k: v[:n] for k, v in self._vectors.items()}
+        for name, parts in self._sparse.items():
+            if len(parts) != 1:
+                # joined once; later appends add parts after it
+                self._sparse[name] = parts = [SparseRows.concat(parts)]
+            columns[name] = parts[0]
+        return columns
+
     def view(self) -> SegmentView:
         if self._view is None:
             n = self.num_rows
             self._view = SegmentView(
                 segment_id=self.segment_id,
                 table=self.table(),
-                vectors={k: v[:n] for k, v in self._vectors.items()},
+                vectors=self._vector_columns(),
                 alive=self._alive[:n],
                 partitions=frozenset(self.partitions),
                 live_rows=self.live_rows,
@@ -115,7 +144,10 @@ class Memtable:
         return SealedSegment(
             segment_id=self.segment_id,
             table=self.table().combine_chunks(),
-            vectors={k: v[:n].copy() for k, v in self._vectors.items()},
+            vectors={
+                k: v.copy() if isinstance(v, np.ndarray) else v
+                for k, v in self._vector_columns().items()
+            },
             alive=self._alive[:n].copy(),
             pk_name=self._pk,
             max_seq=self.max_seq,
@@ -129,7 +161,7 @@ class SealedSegment:
         self,
         segment_id: int,
         table: pa.Table,
-        vectors: dict[str, np.ndarray],
+        vectors: dict[str, Any],
         alive: np.ndarray,
         pk_name: str,
         max_seq: int,

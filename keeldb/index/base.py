@@ -36,7 +36,7 @@ from keeldb.index.filtering import DEFAULT_POLICY, FilterPolicy
 from keeldb.index.hits import SearchHits, empty_hits
 from keeldb.index.params import resolve_search_params
 from keeldb.index.range_search import RangeBounds, parse_range, search_widening, without_range
-from keeldb.types import MetricType
+from keeldb.types import FLOAT_METRICS, MetricType
 
 
 @runtime_checkable
@@ -74,15 +74,14 @@ def coerce_metric(metric: MetricType | str) -> MetricType:
     if isinstance(metric, MetricType):
         return metric
     name = str(getattr(metric, "value", metric)).strip().upper()
-    try:
-        return MetricType(name)
-    except ValueError:
-        valid = [m.value for m in MetricType]
+    valid = [m.value for m in FLOAT_METRICS]
+    if name not in valid:
+        # Milvus's wording, so clients matching on it keep working
         raise IndexParamError(
-            f"metric type {metric!r} is not supported for float vectors "
-            f"(supported: {', '.join(valid)})",
-            hint=did_you_mean(name, valid),
-        ) from None
+            f"float vector index does not support metric type: {name}",
+            hint=did_you_mean(name, valid) or f"use one of {', '.join(valid)}",
+        )
+    return MetricType(name)
 
 
 def as_matrix(array: np.ndarray, dim: int, what: str) -> np.ndarray:

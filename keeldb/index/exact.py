@@ -26,9 +26,15 @@ import faiss
 import numpy as np
 
 from keeldb.index.base import as_matrix, check_allowed, check_k, coerce_metric, normalized
+from keeldb.index.binary_exact import binary_exact_search
 from keeldb.index.hits import SearchHits, empty_hits, fill_hits
 from keeldb.index.range_search import RangeBounds, exact_range_topk
-from keeldb.types import MetricType
+from keeldb.index.sparse_exact import sparse_exact_search
+from keeldb.sparse import SparseRows
+from keeldb.types import BINARY_METRICS, MetricType
+
+#: metrics (and their names) that :func:`exact_search` hands to the binary search
+_BINARY_METRIC_NAMES = frozenset([*BINARY_METRICS, *(m.value for m in BINARY_METRICS)])
 
 
 def faiss_metric(metric: MetricType) -> int:
@@ -48,8 +54,13 @@ def exact_search(
     scores to ``bounds``).
 
     ``vectors`` is (n, dim) and ``queries`` (nq, dim), any real dtype; for COSINE
-    both are normalised here (on copies).
+    both are normalised here (on copies). Binary vectors (HAMMING, JACCARD) and
+    sparse ones (``SparseRows``) go to their own exact searches.
     """
+    if metric in _BINARY_METRIC_NAMES:
+        return binary_exact_search(vectors, queries, k, MetricType(metric), allowed, bounds)
+    if isinstance(vectors, SparseRows):
+        return sparse_exact_search(vectors, queries, k, MetricType(metric), allowed, bounds)
     metric = coerce_metric(metric)
     k = check_k(k)
     vectors = np.asarray(vectors)

@@ -19,7 +19,8 @@ import pyarrow as pa
 from keeldb.errors import FieldNotFound, did_you_mean
 from keeldb.query.snapshot import SegmentView
 from keeldb.schema.collection import CollectionSchema
-from keeldb.schema.field import META_COLUMN
+from keeldb.schema.field import META_COLUMN, FieldSchema
+from keeldb.schema.vector_values import as_query_value, vector_values
 from keeldb.types import DataType
 
 
@@ -30,6 +31,8 @@ class OutputSpec:
     json_fields: frozenset[str]
     dynamic_keys: tuple[str, ...]
     all_dynamic: bool
+    #: vector fields whose values are not float lists (see keeldb.schema.vector_values)
+    typed_vectors: tuple[FieldSchema, ...] = ()
 
     @property
     def needs_meta(self) -> bool:
@@ -84,11 +87,22 @@ def _resolve(
         json_fields=frozenset(f for f in ordered if by_name[f].dtype == DataType.JSON),
         dynamic_keys=tuple(dict.fromkeys(dynamic)),
         all_dynamic=all_dynamic,
+        typed_vectors=tuple(
+            by_name[f]
+            for f in ordered
+            if by_name[f].is_vector and by_name[f].dtype != DataType.FLOAT_VECTOR
+        ),
     )
 
 
-def materialize(view: SegmentView, local_ids: np.ndarray, spec: OutputSpec) -> list[dict[str, Any]]:
-    """Row dicts for ``local_ids`` of one segment, in the given order."""
+def materialize(
+    view: SegmentView, local_ids: np.ndarray, spec: OutputSpec, *, query_shapes: bool = False
+) -> list[dict[str, Any]]:
+    """Row dicts for ``local_ids`` of one segment, in the given order.
+
+    Byte-stored vectors come as ``bytes`` (a search hit's shape) or, with
+    ``query_shapes``, as ``[bytes]`` (what pymilvus's query and get return).
+    """
     n = len(local_ids)
     if n == 0:
         return []
@@ -104,8 +118,15 @@ def materialize(view: SegmentView, local_ids: np.ndarray, spec: OutputSpec) -> l
                 row[name] = value
         if spec.needs_meta:
             _add_dynamic(rows, taken.column(META_COLUMN).to_pylist(), spec)
+    typed = {f.name: f for f in spec.typed_vectors}
     for name in spec.vector_fields:
-        values = view.vectors[name][local_ids].tolist()
+        field = typed.get(name)
+        if field is None:
+            values = view.vectors[name][local_ids].tolist()
+        else:
+            values = vector_values(field, view.vectors[name], local_ids)
+            if query_shapes:
+                values = [as_query_value(v) for v in values]
         for row, value in zip(rows, values):
             row[name] = value
     return rows

@@ -40,7 +40,9 @@ def execute_query(snapshot: Snapshot, request: QueryRequest) -> list[dict[str, A
         matches = _page_by_pk(snapshot, matches, request)
     rows: list[dict[str, Any]] = []
     for position, local in matches:
-        rows.extend(materialize(snapshot.segments[position], local, request.output))
+        rows.extend(
+            materialize(snapshot.segments[position], local, request.output, query_shapes=True)
+        )
     return rows
 
 

@@ -29,7 +29,7 @@ from keeldb.index.range_search import RangeBounds
 from keeldb.query.filter_plan import filter_rows
 from keeldb.query.output import OutputSpec, materialize
 from keeldb.query.snapshot import SegmentView, Snapshot
-from keeldb.types import MetricType
+from keeldb.types import DataType, MetricType
 
 if TYPE_CHECKING:
     from keeldb.query.grouping import GroupBy
@@ -95,6 +95,9 @@ class SearchRequest:
     exact: bool = False
     #: group the hits by a scalar field (see keeldb.query.grouping)
     group_by: GroupBy | None = None
+    #: the searched field's type: FLOAT_VECTOR queries are float32 (nq, dim); the other
+    #: types' forms are in keeldb.schema.vector_values (float32 for FLOAT16 / BFLOAT16 / INT8)
+    vector_type: DataType = DataType.FLOAT_VECTOR
     #: the searched field's dimension (what ``queries`` must have)
     dim: int = 0
 

@@ -8,6 +8,14 @@ WAL and in segment files:
     BOOL -> bool         INT8..INT64 -> int8..int64    FLOAT -> float32
     DOUBLE -> float64    VARCHAR -> string              JSON -> string (JSON text)
     ARRAY(e) -> list<e>  FLOAT_VECTOR(dim) -> fixed_size_list<float32, dim>
+    FLOAT16_VECTOR(dim) -> fixed_size_list<float16, dim>
+    BFLOAT16_VECTOR(dim) -> fixed_size_list<float32, dim> (values rounded to bfloat16)
+    INT8_VECTOR(dim) -> fixed_size_list<int8, dim>
+    BINARY_VECTOR(dim) -> fixed_size_list<uint8, dim / 8>   (packed bits, MSB first)
+    SPARSE_FLOAT_VECTOR -> struct<indices: list<uint32>, values: list<float32>>
+
+Vector columns are kept outside the Arrow table in memory (see
+``keeldb.schema.vector_values``); their Arrow types describe WAL records.
 
 A null is an Arrow null. Dynamic fields live in the hidden ``$meta`` column as a
 JSON object text per row.
@@ -60,7 +68,18 @@ SCALAR_TYPES = frozenset(
         DataType.ARRAY,
     }
 )
-VECTOR_TYPES = frozenset({DataType.FLOAT_VECTOR})
+VECTOR_TYPES = frozenset(
+    {
+        DataType.FLOAT_VECTOR,
+        DataType.FLOAT16_VECTOR,
+        DataType.BFLOAT16_VECTOR,
+        DataType.INT8_VECTOR,
+        DataType.BINARY_VECTOR,
+        DataType.SPARSE_FLOAT_VECTOR,
+    }
+)
+#: Milvus's bound on a binary vector's dimension (bits): 8 x the float limit.
+BINARY_DIM_LIMIT = 8 * 32_768
 ARRAY_ELEMENT_TYPES = frozenset(
     {
         DataType.BOOL,
@@ -136,9 +155,10 @@ class FieldSchema:
         return replace(self, field_id=field_id)
 
     def arrow_type(self) -> pa.DataType:
-        if self.dtype == DataType.FLOAT_VECTOR:
-            assert self.dim is not None
-            return pa.list_(pa.float32(), self.dim)
+        if self.is_vector:
+            from keeldb.schema.vector_values import vector_arrow_type  # imports this module
+
+            return vector_arrow_type(self)
         if self.dtype == DataType.ARRAY:
             assert self.element_type is not None
             return pa.list_(_ARROW_SCALARS[self.element_type])
@@ -188,12 +208,24 @@ class FieldSchema:
             raise SchemaError(f"primary key field '{self.name}' cannot have a default value")
 
     def _validate_vector(self) -> None:
-        if self.dim is None:
+        if self.dtype == DataType.SPARSE_FLOAT_VECTOR:
+            if self.dim is not None:
+                raise SchemaError(
+                    f"dim should not be specified for sparse vector field {self.name}",
+                    hint="a sparse vector's dimensions are the indices of its entries",
+                )
+        elif self.dim is None:
             raise SchemaError(
-                f"vector field '{self.name}' needs a dimension",
+                f"dimension is not defined in field type params of field {self.name}, "
+                "check type param `dim` for vector field",
                 hint="pass dim=... to add_field",
             )
-        _check_range(self.name, "dim", self.dim, 2, DIM_LIMIT)
+        elif self.dtype == DataType.BINARY_VECTOR:
+            _check_binary_dim(self.name, self.dim)
+        elif self.dtype == DataType.FLOAT_VECTOR:
+            _check_range(self.name, "dim", self.dim, 2, DIM_LIMIT)
+        else:
+            _check_dim(self.name, self.dim, 2, DIM_LIMIT, f"{_KIND_WORDS[self.dtype]} vector")
         if self.nullable:
             raise SchemaError(f"vector field '{self.name}' cannot be nullable yet")
         if self.default_value is not None:
@@ -311,6 +343,47 @@ def _check_range(name: str, param: str, value: object, low: int, high: int) -> N
         raise SchemaError(
             f"field '{name}': {param} {value} is out of range",
             hint=f"{param} must be in [{low}, {high}]",
+        )
+
+
+_KIND_WORDS = {
+    DataType.FLOAT16_VECTOR: "float16",
+    DataType.BFLOAT16_VECTOR: "bfloat16",
+    DataType.INT8_VECTOR: "int8",
+}
+
+
+def _dim_value(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            return int(str(value))
+        except ValueError:
+            raise SchemaError(f"field '{name}': dim must be an integer, got {value!r}") from None
+    return value
+
+
+def _check_dim(name: str, value: object, low: int, high: int, kind: str) -> None:
+    """Milvus's dimension rule and wording for the dense vector types."""
+    dim = _dim_value(name, value)
+    if not low <= dim <= high:
+        raise SchemaError(
+            f"invalid dimension: {dim} of field {name}. "
+            f"{kind} dimension should be in range {low} ~ {high}"
+        )
+
+
+def _check_binary_dim(name: str, value: object) -> None:
+    dim = _dim_value(name, value)
+    if dim <= 0 or dim % 8:
+        raise SchemaError(
+            f"invalid dimension: {dim} of field {name}. "
+            "binary vector dimension should be multiple of 8.",
+            hint="a binary vector packs 8 dimensions into each byte",
+        )
+    if dim > BINARY_DIM_LIMIT:
+        raise SchemaError(
+            f"invalid dimension: {dim} of field {name}. "
+            f"binary vector dimension should be in range 8 ~ {BINARY_DIM_LIMIT}"
         )
 
 

@@ -4,7 +4,8 @@
 of row dicts, a dict of columns (numpy arrays, Arrow arrays or lists), an Arrow
 table or record batch, a pandas DataFrame — and returns a :class:`RowBatch`: an
 Arrow table of the scalar fields (plus ``$meta`` for dynamic keys) and one
-float32 ``(n, dim)`` array per vector field. Every rule is checked here, before
+column per vector field (a float32 ``(n, dim)`` array for FLOAT_VECTOR; the
+other types in :mod:`keeldb.schema.vector_values`). Every rule is checked here, before
 anything reaches the write-ahead log, so a bad batch is rejected whole.
 
 A dict counts as columnar when its primary-key or vector value is an array
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 from keeldb.errors import DataError, did_you_mean
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import META_COLUMN, FieldSchema
+from keeldb.schema.vector_values import VectorColumn, coerce_vector_column
 from keeldb.types import INTEGER_RANGES, DataType
 
 _MISSING = object()
@@ -35,7 +37,8 @@ _MISSING = object()
 @dataclass(frozen=True)
 class RowBatch:
     table: pa.Table
-    vectors: dict[str, np.ndarray]
+    #: one column per vector field (see keeldb.schema.vector_values for each type's form)
+    vectors: dict[str, VectorColumn]
 
     @property
     def num_rows(self) -> int:
@@ -56,7 +59,7 @@ def to_batch(
         raise DataError("no rows to write: the data is empty")
     pk = schema.primary_field
     arrays: dict[str, pa.Array] = {}
-    vectors: dict[str, np.ndarray] = {}
+    vectors: dict[str, VectorColumn] = {}
     for f in schema.fields:
         values = columns.get(f.name, _MISSING)
         if f.is_primary and f.auto_id:
@@ -126,6 +129,8 @@ def _is_columnar(schema: CollectionSchema, data: Mapping[str, Any]) -> bool:
             return True
         if isinstance(value, np.ndarray):
             return value.ndim == (2 if f.is_vector else 1)
+        if f.dtype == DataType.SPARSE_FLOAT_VECTOR and hasattr(value, "tocsr"):
+            return value.shape[0] != 1  # a scipy matrix of several rows is a column
     return False
 
 
@@ -209,9 +214,14 @@ def _to_pylist(values: Any) -> list:
 # -- columns ------------------------------------------------------------------
 
 
-def _vector_column(f: FieldSchema, values: Any, n: int) -> np.ndarray:
+def _vector_column(f: FieldSchema, values: Any, n: int) -> VectorColumn:
     if values is _MISSING:
         raise DataError(f"missing vector field '{f.name}': every row needs a vector")
+    if f.dtype != DataType.FLOAT_VECTOR:
+        if isinstance(values, list) and any(v is _MISSING for v in values):
+            i = next(i for i, v in enumerate(values) if v is _MISSING)
+            raise DataError(f"row {i}: missing vector field '{f.name}'")
+        return coerce_vector_column(f, values, n)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.FixedSizeListArray):

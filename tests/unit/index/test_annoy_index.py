@@ -14,9 +14,9 @@ pytest.importorskip("annoy")
 
 from keeldb.errors import CorruptionError, IndexParamError  # noqa: E402
 from keeldb.index import create_index, exact_search, load_index  # noqa: E402
-from keeldb.types import MetricType  # noqa: E402
+from keeldb.types import FLOAT_METRICS, MetricType  # noqa: E402
 
-METRICS = list(MetricType)
+METRICS = list(FLOAT_METRICS)
 
 
 @pytest.fixture(scope="module")
