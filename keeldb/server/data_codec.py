@@ -3,7 +3,8 @@
 Decoding (insert / upsert): each ``FieldData`` becomes one column of the
 columnar form ``keeldb.Client.insert`` takes — Arrow arrays for scalars (nulls
 where ``valid_data`` says so; the wire carries only the valid values of a
-nullable column), a float32 ``(n, dim)`` matrix for a float vector, parsed
+nullable column), a float32 ``(n, dim)`` matrix for a float vector (the other
+vector types: ``keeldb.server.vector_codec``), parsed
 objects for JSON, and the dynamic ``$meta`` column as one JSON object per row.
 All further validation happens in ``keeldb.schema.values``.
 
@@ -28,6 +29,7 @@ from keeldb.errors import DataError, Unimplemented
 from keeldb.query.output import resolve_output_fields
 from keeldb.schema.collection import CollectionSchema
 from keeldb.schema.field import META_COLUMN, FieldSchema
+from keeldb.server.vector_codec import decode_vector_field, encode_vector_field
 from keeldb.types import DataType
 
 #: the ScalarField member that carries each scalar type (arrays use the element's)
@@ -127,8 +129,10 @@ def _expand_nulls(name: str, values: list[Any], valid: list[bool]) -> list[Any]:
     return [next(it) if ok else None for ok in valid]
 
 
-def _decode_vectors(field: FieldSchema, fd: schema_pb2.FieldData, num_rows: int) -> np.ndarray:
-    if fd.type != DataType.FLOAT_VECTOR or field.dtype != DataType.FLOAT_VECTOR:
+def _decode_vectors(field: FieldSchema, fd: schema_pb2.FieldData, num_rows: int) -> Any:
+    if field.dtype != DataType.FLOAT_VECTOR:
+        return decode_vector_field(field, fd, num_rows)
+    if fd.type != DataType.FLOAT_VECTOR:
         raise DataError(
             f"field '{field.name}' is {field.dtype.name} but the data sent is {_type_name(fd.type)}"
         )
@@ -216,6 +220,9 @@ def encode_rows(
 
 def encode_field(field: FieldSchema, values: list[Any]) -> schema_pb2.FieldData:
     fd = schema_pb2.FieldData(type=int(field.dtype), field_name=field.name, field_id=field.field_id)
+    if field.is_vector and field.dtype != DataType.FLOAT_VECTOR:
+        encode_vector_field(fd, field, values)
+        return fd
     if field.is_vector:
         fd.vectors.dim = field.dim or 0
         if values:

@@ -6,7 +6,8 @@ pymilvus sends search parameters as string key/value pairs: ``topk``,
 and the iterator keys (``iterator``, ``search_iter_v2``,
 ``search_iter_batch_size``, ``search_iter_id``, ``search_iter_last_bound``).
 Values went through ``str()``, so booleans arrive as ``"True"``. Query vectors
-arrive in a serialised ``PlaceholderGroup`` as little-endian float32 bytes.
+arrive in a serialised ``PlaceholderGroup`` as little-endian float32 bytes, or
+in the other vector types' encodings (``keeldb.server.vector_codec``).
 Filter template values (``{name}`` in an expression) arrive as ``TemplateValue``
 messages.
 """
@@ -24,6 +25,7 @@ from pymilvus.grpc_gen import common_pb2, milvus_pb2, schema_pb2
 from keeldb.errors import InvalidArgument, Unimplemented
 from keeldb.schema.collection import CollectionSchema
 from keeldb.server.data_codec import OutputColumns, encode_rows
+from keeldb.server.vector_codec import decode_placeholder
 from keeldb.types import DataType
 
 #: keys of the ``params`` JSON that are not index search parameters
@@ -115,16 +117,15 @@ def decode_search_params(pairs: Sequence[common_pb2.KeyValuePair]) -> SearchCall
     )
 
 
-def decode_vectors(raw: bytes) -> np.ndarray:
-    """Query vectors from a serialised ``PlaceholderGroup`` (float32 rows)."""
+def decode_vectors(raw: bytes) -> Any:
+    """Query vectors from a serialised ``PlaceholderGroup`` (float32 rows for FloatVector)."""
     group = common_pb2.PlaceholderGroup()
     group.ParseFromString(raw)
     if len(group.placeholders) != 1:
         raise InvalidArgument("a search takes exactly one placeholder of query vectors")
     holder = group.placeholders[0]
     if holder.type != common_pb2.PlaceholderType.FloatVector:
-        name = common_pb2.PlaceholderType.Name(holder.type)
-        raise Unimplemented(f"query vectors of type {name} are not supported; use float vectors")
+        return decode_placeholder(holder)  # the other vector types
     sizes = {len(v) for v in holder.values}
     if not holder.values or len(sizes) != 1 or next(iter(sizes)) % 4:
         raise InvalidArgument("query vectors must all have the same number of float32 values")

@@ -30,7 +30,7 @@ from typing import Any
 from keeldb.client.embedded import Client
 from keeldb.errors import IndexNotFound
 from keeldb.expr import compile_filter
-from keeldb.server.rest import schema_codec
+from keeldb.server.rest import schema_codec, vector_json
 from keeldb.server.rest.models import (
     CreateIndexBody,
     DeleteBody,
@@ -55,7 +55,7 @@ _COST = {"cost": 0}
 # -- writes -----------------------------------------------------------------------------
 @endpoint(ROUTES, "entities/insert", InsertBody)
 def insert(client: Client, body: InsertBody) -> Reply:
-    rows = body.data if isinstance(body.data, list) else [body.data]
+    rows = _rows_in(client, body)
     result = client.insert(
         body.collection_name, rows, partition_name=body.partition_name, db_name=body.db_name
     )
@@ -64,11 +64,18 @@ def insert(client: Client, body: InsertBody) -> Reply:
 
 @endpoint(ROUTES, "entities/upsert", InsertBody)
 def upsert(client: Client, body: InsertBody) -> Reply:
-    rows = body.data if isinstance(body.data, list) else [body.data]
+    rows = _rows_in(client, body)
     result = client.upsert(
         body.collection_name, rows, partition_name=body.partition_name, db_name=body.db_name
     )
     return Reply({"upsertCount": result["upsert_count"], "upsertIds": result["ids"]}, _COST)
+
+
+def _rows_in(client: Client, body: InsertBody) -> list[Any]:
+    """The body's rows, base64 vector strings decoded (``vector_json``)."""
+    rows = body.data if isinstance(body.data, list) else [body.data]
+    schema = client.get_collection_schema(body.collection_name, db_name=body.db_name)
+    return vector_json.decode_rows(schema, rows)
 
 
 @endpoint(ROUTES, "entities/delete", DeleteBody)
@@ -98,7 +105,7 @@ def get(client: Client, body: GetBody) -> Reply:
         partition_names=body.partition_names or None,
         db_name=body.db_name,
     )
-    return Reply(rows, _COST)
+    return Reply(vector_json.encode_rows(rows), _COST)
 
 
 @endpoint(ROUTES, "entities/query", QueryBody)
@@ -115,7 +122,7 @@ def query(client: Client, body: QueryBody) -> Reply:
         db_name=body.db_name,
         **options,
     )
-    return Reply(rows, _COST)
+    return Reply(vector_json.encode_rows(rows), _COST)
 
 
 @endpoint(ROUTES, "entities/search", SearchBody)
@@ -127,9 +134,12 @@ def search(client: Client, body: SearchBody) -> Reply:
             "group_size": body.group_size or 1,
             "strict_group_size": body.strict_group_size,
         }
+    data = body.data
+    if isinstance(data, list) and any(isinstance(v, str) for v in data):
+        data = [vector_json.decode_base64(v, "search data") for v in data]
     hits = client.search(
         body.collection_name,
-        data=body.data,
+        data=data,
         filter=body.filter,
         limit=body.limit,
         output_fields=body.output_fields or None,
@@ -161,7 +171,7 @@ def _search_params(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _flat_hit(hit: dict[str, Any]) -> dict[str, Any]:
     out = {key: value for key, value in hit.items() if key != "entity"}
-    out.update(hit.get("entity") or {})
+    out.update({k: vector_json.encode_value(v) for k, v in (hit.get("entity") or {}).items()})
     return out
 
 

@@ -123,7 +123,8 @@ class QueryBody(CollectionBody):
 
 
 class SearchBody(CollectionBody):
-    data: Annotated[list[list[float]], Field(min_length=1)]
+    # float vectors (numbers), sparse ones ({"index": value}), base64 text of byte vectors
+    data: Annotated[list[list[float] | dict[str, float] | str], Field(min_length=1)]
     anns_field: str | None = None
     filter: str = ""
     limit: int = 100
