@@ -23,9 +23,10 @@ import numpy as np
 
 from keeldb.engine.database import Engine
 from keeldb.engine.index_tuning import stored_summary, tune_field
-from keeldb.errors import FailedPrecondition, IndexNotFound, InvalidArgument
+from keeldb.errors import FailedPrecondition, IndexNotFound, InvalidArgument, Unimplemented
 from keeldb.index.tuning_params import parse_target
 from keeldb.query.recall_probe import estimate_recall
+from keeldb.schema.field import FieldSchema
 
 
 class TuningMixin:
@@ -60,6 +61,7 @@ class TuningMixin:
                 f"index not found[collection={entry.name}][indexName={field_or_index_name}]",
                 hint="name a vector field or its index",
             )
+        _check_tunable(entry.schema.field(spec.field))
         self._engine.builder.wait_idle(timeout)
         found = tune_field(
             coll, spec.field, target, k=k, queries=queries, force=True,
@@ -93,14 +95,27 @@ class TuningMixin:
         _check_count(k, "k")
         _check_count(queries, "queries")
         entry, coll = self._loaded(collection_name, kw)  # type: ignore[attr-defined]
-        dim = entry.schema.vector_field(anns_field).dim or 0
+        field = entry.schema.vector_field(anns_field)
+        _check_tunable(field)
+        dim = field.dim or 0
         given = _vectors(query_vectors)
+        # a placeholder query (replaced by the sampled ones); non-zero, as COSINE requires
         request = self._search_request(  # type: ignore[attr-defined]
-            entry, [[0.0] * dim] if given is None else given, filter, k, None, search_params,
+            entry, [[1.0] * dim] if given is None else given, filter, k, None, search_params,
             None, anns_field, kw,
         )  # fmt: skip
         return estimate_recall(
             coll.snapshot(), request, k, queries, seed, given_queries=given is not None
+        )
+
+
+def _check_tunable(field: FieldSchema) -> None:
+    """Recall measurement and tuning score float vectors (FLOAT, FLOAT16, BFLOAT16, INT8)."""
+    if not field.dtype.is_dense_float_vector:
+        raise Unimplemented(
+            f"recall estimation and tuning are not supported for {field.dtype.name} "
+            f"field '{field.name}'",
+            hint="they support FLOAT, FLOAT16, BFLOAT16 and INT8 vector fields",
         )
 
 

@@ -23,6 +23,7 @@ from keeldb.index.recall import recall_by_score, recall_interval, sample_queries
 from keeldb.query.output import resolve_output_fields
 from keeldb.query.search import SearchRequest, execute_search
 from keeldb.query.snapshot import Snapshot
+from keeldb.schema.vector_values import dense_as_float
 
 
 def _true_scores(hits: list[list[Any]], queries: np.ndarray, request: SearchRequest) -> np.ndarray:
@@ -31,7 +32,7 @@ def _true_scores(hits: list[list[Any]], queries: np.ndarray, request: SearchRequ
     rows = np.full((len(queries), request.limit, dim), np.nan)
     for q, found in enumerate(hits):
         for j, hit in enumerate(found):
-            rows[q, j] = hit["entity"][request.field]
+            rows[q, j] = dense_as_float(request.vector_type, hit["entity"][request.field])
     return true_scores(queries, rows, request.metric)
 
 

@@ -365,6 +365,17 @@ def vector_values(field: FieldSchema, column: VectorColumn, local_ids: np.ndarra
     return [row.tobytes() for row in taken]
 
 
+def dense_as_float(dtype: DataType, value: Any) -> Any:
+    """A dense float-type result value (float list, or bytes for FLOAT16 / BFLOAT16 /
+    INT8) as float32 numbers."""
+    if not isinstance(value, bytes):
+        return value
+    if dtype == DataType.BFLOAT16_VECTOR:
+        return bf16_from_bits(np.frombuffer(value, dtype="<u2"))
+    fmt = "<f2" if dtype == DataType.FLOAT16_VECTOR else "i1"
+    return np.frombuffer(value, dtype=fmt).astype(np.float32)
+
+
 def as_query_value(value: Any) -> Any:
     """pymilvus's query/get shape: byte-stored vectors come as ``[bytes]``."""
     return [value] if isinstance(value, bytes) else value

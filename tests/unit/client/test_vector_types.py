@@ -12,7 +12,7 @@ import pytest
 
 import keeldb
 from keeldb import DataType
-from keeldb.errors import DataError, IndexParamError, InvalidArgument, SchemaError
+from keeldb.errors import DataError, IndexParamError, InvalidArgument, SchemaError, Unimplemented
 from tests.conftest import TEST_SETTINGS
 
 N = 120
@@ -191,3 +191,15 @@ def test_bad_schemas_indexes_and_vectors_are_refused(client):
     create(client, "s", DataType.SPARSE_FLOAT_VECTOR, None, "SPARSE_INVERTED_INDEX", "IP")
     with pytest.raises(InvalidArgument, match="NaN or infinite"):
         client.search("s", [{1: float("nan")}], limit=1)
+
+
+def test_recall_tools_take_float_types_and_refuse_others(client):
+    create(client, "i8", DataType.INT8_VECTOR, 8, "HNSW", "COSINE")
+    rows, _ = make_rows(DataType.INT8_VECTOR, np.random.default_rng(2))
+    client.insert("i8", rows)
+    client.flush("i8")
+    measured = client.estimate_recall("i8", k=5, queries=20)
+    assert 0.0 <= measured["recall"] <= 1.0 and measured["queries"] == 20
+    create(client, "b", DataType.BINARY_VECTOR, 32, "BIN_FLAT", "HAMMING")
+    with pytest.raises(Unimplemented, match="not supported for BINARY_VECTOR field 'v'"):
+        client.estimate_recall("b")
