@@ -233,8 +233,7 @@ def render(result: dict[str, Any]) -> str:
         lines += [
             "**Load.** These figures come from a machine shared with other work (load average "
             f"{m['loadavg_start'][0]:.1f} on {m['cpu_count']} cores): absolute times are "
-            "inflated — MiniLM's per-query latency most, as its two compute threads wait on "
-            "each other when the cores are oversubscribed — and comparisons are only "
+            "inflated — MiniLM's per-query latency most — and comparisons are only "
             "meaningful between sides measured together (the re-embedding table).", "",
         ]  # fmt: skip
     return "\n".join(lines)

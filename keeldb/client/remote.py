@@ -153,14 +153,14 @@ class RemoteLifecycle:
         self.db_name = db_name
         self.timeout = timeout
 
-    def _call(self, path: str, *, group: str = "lifecycle/", **body: Any) -> Any:
+    def _call(self, action: str, *, group: str = "lifecycle/", **body: Any) -> Any:
         import json
         import urllib.request
 
         payload = {_camel(k): v for k, v in body.items() if v is not None}
         payload.setdefault("dbName", self.db_name)
         request = urllib.request.Request(
-            f"{self.rest_url}/v2/vectordb/{group}{path}",
+            f"{self.rest_url}/v2/vectordb/{group}{action}",
             data=json.dumps(payload).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
@@ -170,7 +170,7 @@ class RemoteLifecycle:
         if reply.get("code", 0) != 0:
             cls = _LIFECYCLE_ERRORS.get(reply["code"]) or ERRORS_BY_CODE.get(reply["code"])
             cls = cls or errors.KeelError
-            raise cls(reply.get("message", f"lifecycle/{path} failed"))
+            raise cls(reply.get("message", f"{group}{action} failed"))
         return reply.get("data")
 
     # models

@@ -297,8 +297,7 @@ def _diffs(
                  for r in requests if r["request_id"] in feedback and r.get("shadow")]  # fmt: skip
         if not pairs:
             return {}
-        a, b = zip(*pairs)
-        return {"ndcg@10": paired_bootstrap(list(a), list(b))}
+        return {"ndcg@10": paired_bootstrap([p[0] for p in pairs], [p[1] for p in pairs])}
     a = _ndcg_values(experiment, requests, feedback, "champion")
     b = _ndcg_values(experiment, requests, feedback, "challenger")
     return {"ndcg@10": om.unpaired_difference(a, b)} if a and b else {}

@@ -82,6 +82,16 @@ def test_the_whole_lifecycle_over_rest(served, debian_corpus, debian_queries):
     assert drift["stream"] == "queries" and drift["recent_rows"] > 0
 
 
+def test_registering_the_bundled_minilm_over_rest(served):
+    pytest.importorskip("sentence_transformers")
+    _, client = served
+    mv = client.lifecycle.register_sentence_transformer("minilm-remote", description="server's")
+    assert (mv["kind"], mv["dim"], mv["artifact"]["mode"]) == (
+        "sentence_transformers", 384, "reference",
+    )  # fmt: skip
+    assert client.lifecycle.model("minilm-remote:1")["description"] == "server's"
+
+
 def test_rest_errors_name_the_problem(served):
     proc, client = served
     lc = client.lifecycle

@@ -165,10 +165,11 @@ def move_model_alias(client: Client, body: ModelAliasBody) -> dict[str, Any]:
 @endpoint("models/register", RegisterBody)
 def register_model(client: Client, body: RegisterBody) -> dict[str, Any]:
     lc = client.lifecycle
-    meta = {"description": body.description, "tags": body.tags}
+    meta: dict[str, Any] = {"description": body.description, "tags": body.tags}
     if body.kind == "sentence_transformers":
-        mv = lc.register_sentence_transformer(body.model_name, body.path, dim=body.dim or 384,
-                                              **meta)  # fmt: skip
+        mv = lc.register_sentence_transformer(
+            body.model_name, body.path, dim=body.dim or 384, **meta
+        )
     elif body.kind == "entry_point":
         if not body.entry_point or body.dim is None:
             raise InvalidArgument("kind 'entry_point' needs entryPoint and dim")
@@ -179,7 +180,10 @@ def register_model(client: Client, body: RegisterBody) -> dict[str, Any]:
     elif body.kind == "tfidf_svd":
         if not body.texts:
             raise InvalidArgument("kind 'tfidf_svd' needs texts to train on")
-        mv = lc.train_tfidf_svd(body.model_name, body.texts, dim=body.dim or 256, **meta)
+        mv = lc.train_tfidf_svd(
+            body.model_name, body.texts, dim=body.dim or 256,
+            description=body.description, tags=body.tags,
+        )  # fmt: skip
     else:
         raise InvalidArgument(
             f"kind {body.kind!r} cannot be registered over REST",
