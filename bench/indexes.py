@@ -2,6 +2,10 @@
 
     python -m bench.indexes --out bench/results/indexes-debian.json        # full corpus
     python -m bench.indexes --rows 8000 --queries 300 --out /tmp/idx.json  # development
+    python -m bench.indexes --dataset synthetic --rows 1000000 --quick --targets "" \
+        --out bench/results/indexes-synthetic-1m.json                      # 1M x 128
+    python -m bench.indexes --only none --milvus-lite --quick --targets "" \
+        --out bench/results/indexes-debian-lite.json                      # Milvus Lite only
 
 **Corpus**: ``/work/shared/data/debian/minilm-f16.npy`` (63,666 Debian package
 descriptions embedded with all-MiniLM-L6-v2, 384-d, float16), cast to float32
@@ -20,28 +24,43 @@ ann-benchmarks counts): the corpus holds 5.5% duplicate vectors (packages sharin
 one long description), and which of two equal rows comes back is arbitrary.
 ``recall_ids`` (plain id overlap) is in the JSON too.
 
+**Synthetic** (``--dataset synthetic``): ``bench.dataset.sample_vectors`` (100
+clusters in a 64-d latent space mapped to ``--dim``, plus noise; data seed 1,
+queries seed 2, never rows of the data), metric L2, exact truth in float64. Above
+200,000 rows the sweep is scaled for 2 cores: IVF types use ``nlist = 1024``,
+graphs ``efConstruction = 100``, the builds run quickest first, and the
+re-ranked HNSW_SQ / HNSW_PQ variants, hnswlib and Annoy are left out.
+
 **Each index type** is built once through keeldb (``keeldb.index.create_index``;
 build time, ``memory_bytes()``, serialised size = disk) and swept over its search
 parameter. Every point is measured twice in the same run: through keeldb's
 ``VectorIndex.search`` and through the raw library on the very same built
 structure (FAISS ``index.search`` with ``SearchParameters*``, hnswlib
 ``set_ef`` + ``knn_query``, Annoy ``get_nns_by_vector``; FLAT: a
-``faiss.IndexFlatIP``). Batch 1: single-thread FAISS, keeldb and raw calls
-interleaved query by query over ``--batch1-queries`` queries (in alternating
-order: the second call of a pair finds the query's nodes in cache), median latency
-(the machine is shared: medians shrug off other jobs' bursts); overhead % =
-(keeldb - raw) / raw median latency. Batch 100: all cores, every query, the
-better of two runs; recall comes from this run.
+``faiss.IndexFlatIP``; HNSW_SQ / HNSW_PQ / SCANN with a refine copy: FAISS's
+``IndexRefineSearchParameters`` with the same ``k_factor``). Search params
+held fixed through a sweep (``refine_k``, ``reorder_k``) are in its name's row.
+Batch 1: single-thread FAISS, keeldb and raw calls interleaved query by query
+over ``--batch1-queries`` queries (in alternating order: the second call of a
+pair finds the query's nodes in cache), median latency (the machine is shared:
+medians shrug off other jobs' bursts); overhead % = (keeldb - raw) / raw
+median latency. Batch 100: all cores, every query, the better of two runs;
+recall comes from this run.
 
 **AUTOINDEX** at each ``--targets`` recall: ``keeldb.index.autotune.tune`` on
-the corpus (held-in queries: 200 corpus rows plus noise); then the chosen
+the corpus (held-in queries: 500 corpus rows plus noise); then the chosen
 configuration is measured on the held-out queries like any sweep point and
 set against the best hand-picked sweep point reaching at least the same
 held-out recall (highest batch-1 QPS in the sweep), which is measured again
 right after it, so both numbers come from the same conditions.
 
+**Milvus Lite** (``--milvus-lite``, :mod:`bench.indexes_milvus_lite`): the same
+queries and truth through pymilvus ``MilvusClient("./x.db")`` for the index
+types it accepts (FLAT, IVF_FLAT, HNSW), in the same run.
+
 Writes JSON (``--out``), Markdown and a PNG of the curves next to it
-(``bench/indexes_report.py``).
+(``bench/indexes_report.py``) after every index type, so a run cut short keeps
+what it measured (marked ``"complete": false``).
 """
 
 from __future__ import annotations
@@ -54,7 +73,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -62,6 +81,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from bench.dataset import DATA_SEED, QUERY_SEED, sample_vectors
 from bench.metrics import exact_topk, recall_at_k
 from keeldb.index import backend_available, create_index
 from keeldb.index.autotune import built_key, tune
@@ -84,20 +104,56 @@ class Config:
     key: str | None  # the swept search parameter
     values: list[Any]
     backend: str = "faiss"
+    fixed: dict[str, Any] = field(default_factory=dict)  # search params held fixed
 
 
-def configs(rows: int, dim: int, quick: bool) -> list[Config]:
+def configs(rows: int, dim: int, quick: bool, big: bool = False) -> list[Config]:
+    """The sweeps; ``big`` (the 1M synthetic set on 2 cores) drops the slow builds."""
     nlist = max(1, round(4 * math.sqrt(rows)))  # Milvus's guidance, and AUTOINDEX's choice
+    if big:
+        nlist = 1024  # k-means on 1M rows x 4000 lists takes too long on 2 cores
     efs = [10, 16, 32, 64, 128, 256] if quick else [10, 16, 24, 32, 48, 64, 96, 128, 256]
     probes = [p for p in (1, 2, 4, 8, 16, 32, 64, 128, 256) if p <= nlist]
+    if quick:
+        probes = [p for p in probes if p in (1, 4, 16, 64, 256)]
     trees = 50
+    graph = {"M": 16, "efConstruction": 100 if big else 200}
     out = [
         Config("FLAT", "FLAT", {}, None, [None]),
-        Config("HNSW", "HNSW", {"M": 16, "efConstruction": 200}, "ef", efs),
+        Config("HNSW", "HNSW", graph, "ef", efs),
+        Config("HNSW_SQ", "HNSW_SQ", {**graph, "sq_type": "SQ8"}, "ef", efs),
+        Config(
+            "HNSW_SQ+refine",
+            "HNSW_SQ",
+            {**graph, "sq_type": "SQ8", "refine": True, "refine_type": "FP32"},
+            "ef",
+            efs,
+            fixed={"refine_k": 2},
+        ),  # fmt: skip
+        Config(
+            "HNSW_PQ+refine",
+            "HNSW_PQ",
+            {**graph, "m": dim // 4, "nbits": 8, "refine": True, "refine_type": "FP32"},
+            "ef",
+            efs,
+            fixed={"refine_k": 2},
+        ),  # fmt: skip
         Config("IVF_FLAT", "IVF_FLAT", {"nlist": nlist}, "nprobe", probes),
         Config("IVF_SQ8", "IVF_SQ8", {"nlist": nlist}, "nprobe", probes),
         Config("IVF_PQ", "IVF_PQ", {"nlist": nlist, "m": dim // 8, "nbits": 8}, "nprobe", probes),
+        Config(
+            "SCANN",
+            "SCANN",
+            {"nlist": nlist, "with_raw_data": True},
+            "nprobe",
+            probes,
+            fixed={"reorder_k": 100},
+        ),  # fmt: skip
     ]
+    if big:  # the quick builds first: a run cut short still covers the most types
+        order = ("FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "SCANN", "HNSW_SQ", "HNSW")
+        by_name = {c.name: c for c in out}
+        return [by_name[name] for name in order]
     if backend_available("hnswlib"):
         build = {"M": 16, "efConstruction": 200, "backend": "hnswlib"}
         out.insert(2, Config("HNSW/hnswlib", "HNSW", build, "ef", efs, "hnswlib"))
@@ -153,10 +209,11 @@ class Truth:
 
     def scores(self, ids: np.ndarray) -> np.ndarray:
         rows = np.where((ids >= 0)[..., None], self.corpus[np.maximum(ids, 0)], np.nan)
-        return true_scores(self.queries, rows, MetricType.COSINE)
+        return true_scores(self.queries, rows, MetricType(METRIC))
 
     def recall(self, found: np.ndarray) -> float:
-        per_query = recall_by_score(self.scores(found), self.scores(self.ids), MetricType.COSINE)
+        metric = MetricType(METRIC)
+        per_query = recall_by_score(self.scores(found), self.scores(self.ids), metric)
         return float(per_query.mean())
 
 
@@ -201,13 +258,29 @@ def raw_search(cfg: Config, index: VectorIndex, corpus: np.ndarray) -> RawSearch
             return out
 
         return annoy_search
-    if cfg.index_type == "HNSW":
-        return lambda q, k, ef: inner.search(
-            q, k, params=faiss.SearchParametersHNSW(efSearch=max(ef, k))
-        )[1]
-    return lambda q, k, nprobe: inner.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe))[
-        1
-    ]
+    refine_k = cfg.fixed.get("refine_k", 1.0)
+    if cfg.index_type.startswith("HNSW"):
+
+        def hnsw_search(q: np.ndarray, k: int, ef: int) -> np.ndarray:
+            params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
+            if isinstance(inner, faiss.IndexRefine):
+                params = faiss.IndexRefineSearchParameters(
+                    k_factor=refine_k, base_index_params=params
+                )
+            return inner.search(q, k, params=params)[1]
+
+        return hnsw_search
+    reorder_k = cfg.fixed.get("reorder_k", K)
+
+    def ivf_search(q: np.ndarray, k: int, nprobe: int) -> np.ndarray:
+        params = faiss.SearchParametersIVF(nprobe=nprobe)
+        if isinstance(inner, faiss.IndexRefine):  # SCANN with raw data
+            params = faiss.IndexRefineSearchParameters(
+                k_factor=max(reorder_k, k) / k, base_index_params=params
+            )
+        return inner.search(q, k, params=params)[1]
+
+    return ivf_search
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -240,9 +313,12 @@ def measure(
     truth: Truth,
     own: np.ndarray,
     batch1: int,
+    fixed: dict[str, Any] | None = None,
 ) -> Point:
     k = K if (own < 0).all() else K + 1
-    params = {} if key is None else {key: max(value, k) if key == "ef" else value}
+    params = dict(fixed or {})
+    if key is not None:
+        params[key] = max(value, k) if key == "ef" else value
     ours = lambda q: index.search(q, k, params=params).ids  # noqa: E731
     theirs = (lambda q: raw(q, k, params.get(key))) if raw else None  # noqa: E731
     cores = os.cpu_count() or 1
@@ -298,7 +374,7 @@ def run_config(cfg, corpus, queries, truth, own, batch1, built, kept) -> dict[st
     kept[cfg.name] = index  # AUTOINDEX re-measures its best hand-picked rival on it
     points = []
     for value in cfg.values:
-        points.append(measure(index, raw, cfg.key, value, queries, truth, own, batch1))
+        points.append(measure(index, raw, cfg.key, value, queries, truth, own, batch1, cfg.fixed))
         p = points[-1]
         print(f"  {cfg.name} {cfg.key}={value}: recall {p.recall:.3f}, "
               f"b1 {p.latency_ms:.3f} ms (raw {p.latency_raw_ms or 0:.3f}), "
@@ -308,6 +384,7 @@ def run_config(cfg, corpus, queries, truth, own, batch1, built, kept) -> dict[st
         "index_type": cfg.index_type,
         "build": cfg.build,
         "param": cfg.key,
+        "fixed": cfg.fixed,
         "build_s": build_s,
         "memory_bytes": index.memory_bytes(),
         "disk_bytes": disk,
@@ -327,10 +404,9 @@ def run_autoindex(
         tune_s = time.perf_counter() - start
         chosen = result.chosen
         index = built[built_key(chosen.index_type, chosen.build)]
-        key, value = next(iter(chosen.search.items()), (None, None))
-        held = measure(index, None, key, value, queries, truth, own, batch1)
+        held = measure(index, None, None, None, queries, truth, own, batch1, chosen.search)
         candidates = [
-            (sweep["name"], sweep["param"], p)
+            (sweep["name"], sweep["param"], p, sweep.get("fixed") or {})
             for sweep in sweeps
             for p in sweep["points"]
             if p["recall"] >= held.recall
@@ -339,7 +415,7 @@ def run_autoindex(
         rival = None
         if best is not None:  # measured again now, in the same conditions as the chosen one
             rival = measure(kept[best[0]], None, best[1], best[2]["param"], queries, truth,
-                            own, batch1)  # fmt: skip
+                            own, batch1, best[3])  # fmt: skip
         out.append({
             "target": target,
             "tune_s": tune_s,
@@ -379,7 +455,9 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {n: ver(n) for n in ("faiss-cpu", "hnswlib", "annoy", "numpy")},
+        "versions": {
+            n: ver(n) for n in ("faiss-cpu", "hnswlib", "annoy", "numpy", "pymilvus", "milvus-lite")
+        },
         "loadavg_start": list(os.getloadavg()),
     }
 
@@ -394,51 +472,78 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default="", help="comma-separated config names")
     parser.add_argument("--quick", action="store_true", help="fewer sweep points")
     parser.add_argument("--out", default="bench/results/indexes-debian.json")
+    parser.add_argument("--dataset", choices=("debian", "synthetic"), default="debian")
+    parser.add_argument("--dim", type=int, default=128, help="synthetic only")
+    parser.add_argument("--milvus-lite", action="store_true", help="add Milvus Lite curves")
     args = parser.parse_args(argv)
 
+    global METRIC  # the corpus decides the metric for every measurement of the run
     started = time.time()
-    corpus = load_corpus(args.rows)
-    queries, own = load_queries(args.query_source, corpus, args.queries)
+    if args.dataset == "synthetic":
+        METRIC = "L2"
+        corpus = sample_vectors(args.rows or 1_000_000, args.dim, DATA_SEED)
+        queries, own = sample_vectors(args.queries, args.dim, QUERY_SEED), np.full(args.queries, -1)
+        source, path = "synthetic", f"bench.dataset.sample_vectors(seed={DATA_SEED})"
+    else:
+        corpus = load_corpus(args.rows)
+        queries, own = load_queries(args.query_source, corpus, args.queries)
+        source, path = args.query_source, str(DATA / "minilm-f16.npy")
     truth = ground_truth(corpus, queries, own)
-    print(f"corpus {corpus.shape}, {len(queries)} {args.query_source} queries", flush=True)
+    print(f"corpus {corpus.shape}, {len(queries)} {source} queries", flush=True)
     wanted = {n for n in args.only.split(",") if n}
     sweeps = []
     built: dict[str, VectorIndex] = {}
     kept: dict[str, VectorIndex] = {}
     batch1 = args.batch1_queries
-    for cfg in configs(len(corpus), corpus.shape[1], args.quick):
+    big = len(corpus) > 200_000
+    lite: list[dict[str, Any]] = []
+    auto: list[dict[str, Any]] = []
+    host = machine()  # load average as the run starts
+
+    def save(complete: bool) -> None:
+        """Write what is measured so far (a long run on a shared machine may be cut short)."""
+        result = {
+            "command": "python -m bench.indexes "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            "machine": {**host, "loadavg_end": list(os.getloadavg())},
+            "complete": complete,
+            "corpus": {
+                "path": path,
+                "rows": len(corpus),
+                "dim": corpus.shape[1],
+                "metric": METRIC,
+            },  # fmt: skip
+            "queries": {
+                "source": source,
+                "count": len(queries),
+                "batch1_count": min(args.batch1_queries, len(queries)),
+                "k": K,
+            },  # fmt: skip
+            "sweeps": sweeps,
+            "milvus_lite": lite,
+            "autoindex": auto,
+            "elapsed_s": time.time() - started,
+        }
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+        from bench.indexes_report import write_markdown, write_plot
+
+        write_markdown(result, out.with_suffix(".md"))
+        write_plot(result, out.with_suffix(".png"))
+        print(f"wrote {out} (+ .md, .png) in {result['elapsed_s']:.0f} s", flush=True)
+
+    for cfg in configs(len(corpus), corpus.shape[1], args.quick, big):
         if not wanted or cfg.name in wanted:
             sweeps.append(run_config(cfg, corpus, queries, truth, own, batch1, built, kept))
-    targets = [float(t) for t in args.targets.split(",") if t]
-    auto = run_autoindex(corpus, queries, truth, own, batch1, targets, sweeps, built, kept)
-    result = {
-        "command": "python -m bench.indexes "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(),
-        "corpus": {
-            "path": str(DATA / "minilm-f16.npy"),
-            "rows": len(corpus),
-            "dim": corpus.shape[1],
-            "metric": METRIC,
-        },  # fmt: skip
-        "queries": {
-            "source": args.query_source,
-            "count": len(queries),
-            "batch1_count": min(args.batch1_queries, len(queries)),
-            "k": K,
-        },  # fmt: skip
-        "sweeps": sweeps,
-        "autoindex": auto,
-        "elapsed_s": time.time() - started,
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    from bench.indexes_report import write_markdown, write_plot
+            save(complete=False)
+    if args.milvus_lite:
+        from bench.indexes_milvus_lite import lite_sweeps
 
-    write_markdown(result, out.with_suffix(".md"))
-    write_plot(result, out.with_suffix(".png"))
-    print(f"wrote {out} (+ .md, .png) in {result['elapsed_s']:.0f} s")
+        lite += lite_sweeps(corpus, queries, truth.recall, METRIC, batch1, args.quick)
+    targets = [float(t) for t in args.targets.split(",") if t]
+    auto += run_autoindex(corpus, queries, truth, own, batch1, targets, sweeps, built, kept)
+    save(complete=True)
 
 
 if __name__ == "__main__":
