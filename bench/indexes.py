@@ -37,8 +37,8 @@ parameter. Every point is measured twice in the same run: through keeldb's
 ``VectorIndex.search`` and through the raw library on the very same built
 structure (FAISS ``index.search`` with ``SearchParameters*``, hnswlib
 ``set_ef`` + ``knn_query``, Annoy ``get_nns_by_vector``; FLAT: a
-``faiss.IndexFlatIP``; HNSW_SQ / HNSW_PQ / SCANN with a refine copy: FAISS's
-``IndexRefineSearchParameters`` with the same ``k_factor``). Search params
+``faiss.IndexFlatIP`` (``IndexFlatL2`` for L2); HNSW_SQ / HNSW_PQ / SCANN with
+a refine copy: FAISS's ``IndexRefineSearchParameters`` with the same ``k_factor``). Search params
 held fixed through a sweep (``refine_k``, ``reorder_k``) are in its name's row.
 Batch 1: single-thread FAISS, keeldb and raw calls interleaved query by query
 over ``--batch1-queries`` queries (in alternating order: the second call of a
@@ -238,7 +238,8 @@ def strip_own(ids: np.ndarray, own: np.ndarray) -> np.ndarray:
 def raw_search(cfg: Config, index: VectorIndex, corpus: np.ndarray) -> RawSearch:
     inner: Any = getattr(index, "_index", None)
     if cfg.index_type == "FLAT":
-        flat = faiss.IndexFlatIP(corpus.shape[1])
+        # unit vectors under COSINE: inner product; the synthetic corpus: L2
+        flat = (faiss.IndexFlatL2 if METRIC == "L2" else faiss.IndexFlatIP)(corpus.shape[1])
         flat.add(corpus)
         return lambda q, k, _: flat.search(q, k)[1]
     if cfg.backend == "hnswlib":

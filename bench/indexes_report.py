@@ -32,6 +32,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         "batch 100 over all queries on all cores. *raw* = the library called directly "
         "on the same built structure; overhead = (keeldb − raw) / raw median latency at batch 1.",
         "",
+        *(f"**Note**: {note}\n" for note in result.get("notes", [])),
         *(
             []
             if result.get("complete", True)
