@@ -43,7 +43,12 @@ from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.faiss_indexes import deserialize_faiss, hnsw_search_params, search_into
+from keeldb.index.faiss_indexes import (
+    add_graph_rows,
+    deserialize_faiss,
+    hnsw_search_params,
+    search_into,
+)
 from keeldb.index.faiss_refine import (
     SQ_TYPES,
     decode_rows,
@@ -85,7 +90,7 @@ class FaissHnswQuantizedIndex(HnswPlanning, IndexBase):
         graph = self._new_graph()
         graph.hnsw.efConstruction = self.params["efConstruction"]
         graph.train(prepared)
-        graph.add(prepared)
+        add_graph_rows(graph, prepared)
         if self.params.get("refine"):
             graph = wrap_refine(graph, self.params.get("refine_type", "fp32"), prepared)
         self._attach(graph)
