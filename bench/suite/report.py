@@ -192,16 +192,18 @@ def ratio_table(systems: dict[str, dict], filters: list[dict]) -> list[str]:
 def markdown(result: dict, plot_name: str) -> str:
     m, d = result["machine"], result["dataset"]
     systems, opts = result["systems"], result["options"]
+    end_load = f"{m['loadavg_end'][0]:.1f}" if m.get("loadavg_end") else "n/a"
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     out = [
         f"# `{d['name']}`: keeldb and the systems users would pick instead",
         "",
-        f"`{result['command']}` — {result['started_utc']} to {result['finished_utc']}, "
+        f"`{result['command']}` — {result['started_utc']} to "
+        f"{result['finished_utc'] or 'interrupted (the systems listed below finished)'}, "
         f"{result['repeats']} repeats, every phase in a fresh process.",
         "",
         f"Machine: {m['cpu_model']}, {m['cpu_count']} cores, "
         f"{(m['ram_bytes'] or 0) / 2**30:.0f} GiB RAM, {m['platform']}, Python {m['python']}; "
-        f"load average {m['loadavg_start'][0]:.1f} at start, {m['loadavg_end'][0]:.1f} at end "
+        f"load average {m['loadavg_start'][0]:.1f} at start, {end_load} at end "
         "(a shared machine: compare systems within this file only). "
         f"keeldb: {m.get('keeldb_source')} (repo HEAD {str(m.get('git_commit'))[:12]}). "
         f"Versions: {versions}.",
