@@ -67,8 +67,10 @@ class Lifecycle(OnlineFacade):
         self.online = OnlineRouter(self)
         if self.versioned:
             from keeldb.lifecycle.promotion import reconcile_aliases
+            from keeldb.lifecycle.retention import drop_leftover_versions
 
             reconcile_aliases(self)
+            drop_leftover_versions(self)
 
     # -- events --------------------------------------------------------------
     def _apply(self, event: dict[str, Any]) -> None:
@@ -353,6 +355,12 @@ class Lifecycle(OnlineFacade):
         from keeldb.lifecycle.promotion import rollback
 
         return rollback(self, name, **kwargs)
+
+    def drop_old_versions(self, name: str, **kwargs: Any) -> list[str]:
+        """Retention: drop spare physical versions of ``name``; see ``retention``."""
+        from keeldb.lifecycle.retention import drop_old_versions
+
+        return drop_old_versions(self, name, **kwargs)
 
     def collection_history(self, name: str, db: str = "") -> list[AliasMove]:
         return list(self.versioned.require(db or self.default_db(), name).moves)

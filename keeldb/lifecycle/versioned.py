@@ -6,6 +6,8 @@ State is folded from events:
 - ``versioned_collection_created`` {db, name, field, text_field, schema, index}
 - ``collection_version_added`` {db, name, physical, model, version}
 - ``collection_alias_moved`` {db, name, old, new, action, reason, evaluation_id}
+- ``collection_version_dropped`` {db, name, physical, reason}: retention dropped it
+  (see :mod:`keeldb.lifecycle.retention`); it is no longer live.
 - ``reembed_started`` / ``reembed_finished`` {job_id, ...}: a version's build state.
 
 Invariants: physical names are ``<name>__<model>_<version>`` (non-identifier
@@ -54,6 +56,8 @@ class VersionedCollection:
     index: dict[str, Any]
     versions: dict[str, CollectionVersion] = field(default_factory=dict)
     moves: list[AliasMove] = field(default_factory=list)
+    #: physical versions retention dropped (their collections must not exist)
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def serving(self) -> str | None:
@@ -132,6 +136,10 @@ class VersionedTable:
                     extra,
                 )  # fmt: skip
             )
+        elif kind == "collection_version_dropped":
+            vc = self._by_name[(event["db"], event["name"])]
+            vc.versions.pop(event["physical"], None)
+            vc.dropped.append(event["physical"])
         elif kind in ("reembed_started", "reembed_finished"):
             self._apply_job(event)
 
