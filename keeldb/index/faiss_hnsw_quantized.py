@@ -44,6 +44,7 @@ from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
 from keeldb.index.faiss_indexes import (
+    PerCallBackend,
     add_graph_rows,
     deserialize_faiss,
     hnsw_search_params,
@@ -57,7 +58,7 @@ from keeldb.index.faiss_refine import (
     stored_bytes,
     wrap_refine,
 )
-from keeldb.index.filtering import HnswPlanning, Restriction, search_planned
+from keeldb.index.filtering import HnswPlanning, search_planned
 from keeldb.index.hits import SearchHits
 from keeldb.index.range_search import RangeBounds
 from keeldb.types import MetricType
@@ -118,7 +119,7 @@ class FaissHnswQuantizedIndex(HnswPlanning, IndexBase):
     ) -> SearchHits:
         if self._raw is not None:
             return exact_search_prepared(self._raw, queries, k, self.metric, allowed)
-        call = _RefinedCall(self, float(params.get("refine_k", 1.0)))
+        call = PerCallBackend(self, self.search_codes, float(params.get("refine_k", 1.0)))
         return search_planned(
             call, queries, k, allowed, self.count, params["ef"], self.metric, self.policy
         )
@@ -206,41 +207,6 @@ def _unfiltered_params(ef: int, k_factor: float) -> tuple[Any, Any]:
     along in the tuple, because the refine settings only point at them."""
     graph = hnsw_search_params(ef)
     return (refine_search_params(graph, k_factor) if k_factor else graph), graph
-
-
-class _RefinedCall:
-    """:class:`~keeldb.index.filtering.PlannedBackend` for one search call: the index plus
-    this call's ``refine_k``, so per-call settings never live on the shared index."""
-
-    def __init__(self, index: FaissHnswQuantizedIndex, k_factor: float) -> None:
-        self.index = index
-        self.k_factor = k_factor
-
-    def effort_cost_rows(self, effort: int) -> float:
-        return self.index.effort_cost_rows(effort)
-
-    def exact_cost_rows(self, allowed_count: int) -> float:
-        return self.index.exact_cost_rows(allowed_count)
-
-    def search_unrestricted(
-        self, queries: np.ndarray, k: int, effort: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.search_codes(queries, k, effort, None, self.k_factor)
-
-    def search_restricted(
-        self,
-        queries: np.ndarray,
-        k: int,
-        effort: int,
-        restriction: Restriction,
-        base_effort: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        bits = restriction.bits  # must outlive the selector, which only points at it
-        selector = faiss.IDSelectorBitmap(self.index.count, faiss.swig_ptr(bits))
-        return self.index.search_codes(queries, k, effort, selector, self.k_factor)
-
-    def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
-        return self.index.search_exact(queries, k, allowed)
 
 
 class FaissHnswSqIndex(FaissHnswQuantizedIndex):

@@ -26,7 +26,7 @@ Invariants:
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faiss
@@ -153,9 +153,9 @@ class FaissHnswIndex(HnswPlanning, IndexBase):
         restriction: Restriction,
         base_effort: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        bits = restriction.bits  # must outlive the selector, which only points at it
-        selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
-        params = hnsw_search_params(self._clamp_ef(effort, k), selector)
+        params = hnsw_search_params(
+            self._clamp_ef(effort, k), bitmap_selector(restriction, self.count)
+        )
         return self._index.search(queries, min(k, self.count), params=params)
 
     def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
@@ -222,6 +222,52 @@ def add_graph_rows(index: Any, vectors: np.ndarray) -> None:
     """Add ``vectors`` to a FAISS HNSW graph in chunks of ``HNSW_ADD_CHUNK_ROWS``."""
     for start in range(0, len(vectors), HNSW_ADD_CHUNK_ROWS):
         index.add(vectors[start : start + HNSW_ADD_CHUNK_ROWS])
+
+
+def bitmap_selector(restriction: Restriction, count: int) -> Any:
+    """A FAISS ``IDSelectorBitmap`` over the restriction's rows. It only points at
+    ``restriction.bits`` (cached on the restriction), so keep the restriction alive
+    for the search."""
+    return faiss.IDSelectorBitmap(count, faiss.swig_ptr(restriction.bits))
+
+
+class PerCallBackend:
+    """:class:`~keeldb.index.filtering.PlannedBackend` for one search call of an index
+    whose search takes a per-call setting (HNSW_SQ/PQ's ``refine_k``, SCANN's
+    ``reorder_k``), so that setting never lives on the shared index.
+
+    ``search(queries, k, effort, selector, setting)`` is the index's own search.
+    """
+
+    def __init__(self, index: Any, search: Callable[..., Any], setting: Any) -> None:
+        self.index = index
+        self.search = search
+        self.setting = setting
+
+    def effort_cost_rows(self, effort: int) -> float:
+        return self.index.effort_cost_rows(effort)
+
+    def exact_cost_rows(self, allowed_count: int) -> float:
+        return self.index.exact_cost_rows(allowed_count)
+
+    def search_unrestricted(
+        self, queries: np.ndarray, k: int, effort: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.search(queries, k, effort, None, self.setting)
+
+    def search_restricted(
+        self,
+        queries: np.ndarray,
+        k: int,
+        effort: int,
+        restriction: Restriction,
+        base_effort: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        selector = bitmap_selector(restriction, self.index.count)
+        return self.search(queries, k, effort, selector, self.setting)
+
+    def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
+        return self.index.search_exact(queries, k, allowed)
 
 
 def search_into(

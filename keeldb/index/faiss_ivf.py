@@ -35,7 +35,12 @@ from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.faiss_indexes import deserialize_faiss, ivf_search_params, search_into
+from keeldb.index.faiss_indexes import (
+    bitmap_selector,
+    deserialize_faiss,
+    ivf_search_params,
+    search_into,
+)
 from keeldb.index.filtering import Restriction, search_planned
 from keeldb.index.hits import SearchHits, empty_hits, fill_hits
 from keeldb.index.range_search import RangeBounds
@@ -162,8 +167,7 @@ class FaissIvfIndex(IndexBase):
         restriction: Restriction,
         base_effort: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        bits = restriction.bits  # must outlive the selector, which only points at it
-        selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
+        selector = bitmap_selector(restriction, self.count)
         params = ivf_search_params(min(effort, self.nlist), selector)
         return self._index.search(queries, min(k, self.count), params=params)
 

@@ -33,7 +33,13 @@ import numpy as np
 from keeldb.errors import CorruptionError
 from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
-from keeldb.index.faiss_indexes import deserialize_faiss, ivf_search_params, search_into
+from keeldb.index.faiss_indexes import (
+    PerCallBackend,
+    bitmap_selector,
+    deserialize_faiss,
+    ivf_search_params,
+    search_into,
+)
 from keeldb.index.faiss_ivf import FaissIvfIndex
 from keeldb.index.faiss_refine import (
     decode_rows,
@@ -105,7 +111,7 @@ class FaissScannIndex(FaissIvfIndex):
     ) -> SearchHits:
         if self._raw is not None:
             return super()._search(queries, k, allowed, params)
-        call = _ReorderCall(self, int(params.get("reorder_k") or k))
+        call = PerCallBackend(self, self.search_lists, int(params.get("reorder_k") or k))
         return search_planned(
             call, queries, k, allowed, self.count, params["nprobe"], self.metric, self.policy
         )
@@ -136,9 +142,7 @@ class FaissScannIndex(FaissIvfIndex):
         restriction: Restriction,
         base_effort: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        bits = restriction.bits  # must outlive the selector, which only points at it
-        selector = faiss.IDSelectorBitmap(self.count, faiss.swig_ptr(bits))
-        return self.search_lists(queries, k, effort, selector, k)
+        return self.search_lists(queries, k, effort, bitmap_selector(restriction, self.count), k)
 
     def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
         """Exact over the raw vectors when kept; otherwise every list's fast-scan codes."""
@@ -183,37 +187,3 @@ def _unfiltered_params(nprobe: int, k_factor: float) -> tuple[Any, Any]:
     the IVF settings ride along because the refine settings only point at them."""
     base = ivf_search_params(nprobe)
     return (refine_search_params(base, k_factor) if k_factor else base), base
-
-
-class _ReorderCall:
-    """PlannedBackend for one SCANN search call, carrying its ``reorder_k``."""
-
-    def __init__(self, index: FaissScannIndex, reorder_k: int) -> None:
-        self.index = index
-        self.reorder_k = reorder_k
-
-    def effort_cost_rows(self, effort: int) -> float:
-        return self.index.effort_cost_rows(effort)
-
-    def exact_cost_rows(self, allowed_count: int) -> float:
-        return self.index.exact_cost_rows(allowed_count)
-
-    def search_unrestricted(
-        self, queries: np.ndarray, k: int, effort: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.search_lists(queries, k, effort, None, self.reorder_k)
-
-    def search_restricted(
-        self,
-        queries: np.ndarray,
-        k: int,
-        effort: int,
-        restriction: Restriction,
-        base_effort: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        bits = restriction.bits
-        selector = faiss.IDSelectorBitmap(self.index.count, faiss.swig_ptr(bits))
-        return self.index.search_lists(queries, k, effort, selector, self.reorder_k)
-
-    def search_exact(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> SearchHits:
-        return self.index.search_exact(queries, k, allowed)
