@@ -8,6 +8,7 @@ one list of hits per query vector, each hit ``{"id", "distance", "entity"}``.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from keeldb.types import DataType, MetricType
 _COUNT = "count(*)"
 #: the query vectors of a memoised search template (``SearchRequest.with_queries`` fills them)
 _NO_QUERIES = np.empty((0, 0), dtype=np.float32)
+_FLOAT32 = np.dtype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -458,6 +460,18 @@ def _query_vectors(
 ) -> Any:
     if vector_type is not DataType.FLOAT_VECTOR:
         return typed_query_vectors(data, field, dim, vector_type, metric)
+    if type(data) is list and len(data) == 1:
+        # batch 1 of a float32 numpy row, the commonest call: skip asarray's list walk;
+        # a finite dot product proves every value finite (else the full checks below run)
+        row = data[0]
+        if (
+            type(row) is np.ndarray
+            and row.dtype == _FLOAT32
+            and row.shape == (dim,)
+            and row.flags.c_contiguous
+            and math.isfinite(row.dot(row))
+        ):
+            return row.reshape(1, dim)
     if data is None:
         raise InvalidArgument("search needs data=: a list of query vectors")
     try:

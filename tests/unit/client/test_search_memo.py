@@ -101,6 +101,16 @@ def test_query_vectors_are_checked_on_every_call(client):
         client.search("a", data=[[1.0, 2.0]], limit=1)
     with pytest.raises(InvalidArgument, match="NaN"):
         client.search("a", data=[[np.nan, 0.0, 0.0, 0.0]], limit=1)
+    # the batch-1 fast path for a float32 numpy row checks the same things
+    with pytest.raises(InvalidArgument, match="NaN"):
+        client.search("a", data=[np.array([np.nan, 0, 0, 0], dtype=np.float32)], limit=1)
+    with pytest.raises(InvalidArgument, match="NaN"):
+        client.search("a", data=[np.array([np.inf, 0, 0, 0], dtype=np.float32)], limit=1)
+    huge = np.full(4, 3e38, dtype=np.float32)  # finite, though its dot product overflows
+    assert len(client.search("a", data=[huge], limit=1)) == 1  # accepted, not refused
+    strided = np.ascontiguousarray(np.stack([a[2], a[2]], axis=1)).T[0]  # a non-contiguous row
+    assert not strided.flags.c_contiguous
+    assert _ids(client.search("a", data=[strided], limit=1)) == [2]
 
 
 def test_search_still_reports_os_errors_as_storage_errors(client, monkeypatch):
