@@ -39,14 +39,13 @@ from typing import Any
 import faiss
 import numpy as np
 
-from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
-from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
 from keeldb.index.faiss_indexes import (
     PerCallBackend,
     add_graph_rows,
-    deserialize_faiss,
+    checked_faiss,
+    checked_raw_vectors,
     hnsw_search_params,
     search_into,
 )
@@ -182,21 +181,12 @@ class FaissHnswQuantizedIndex(HnswPlanning, IndexBase):
         index = cls(metric, dim, params)
         index.count = count
         if "vectors" in arrays:
-            raw = arrays["vectors"]
-            if raw.dtype != np.float32 or raw.shape != (count, dim):
-                raise CorruptionError(f"{cls.index_type} payload has shape {raw.shape} {raw.dtype}")
-            index._raw = np.ascontiguousarray(raw)
+            index._raw = checked_raw_vectors(arrays, cls.index_type, dim, count)
             return index
         if count == 0 and "faiss" not in arrays:
             return index
         expected = faiss.IndexRefine if params.get("refine") else faiss.IndexHNSW
-        loaded = deserialize_faiss(require_array(arrays, "faiss"), expected)
-        if loaded.d != dim or loaded.ntotal != count or loaded.metric_type != faiss_metric(metric):
-            raise CorruptionError(
-                f"{cls.index_type} payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
-                f"expected {count} of dim {dim} for metric {metric.value}"
-            )
-        index._attach(loaded)
+        index._attach(checked_faiss(arrays, expected, cls.index_type, dim, count, metric))
         return index
 
 

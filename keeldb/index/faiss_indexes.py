@@ -185,14 +185,43 @@ class FaissHnswIndex(HnswPlanning, IndexBase):
         index = cls(metric, dim, params)
         if count == 0 and "faiss" not in arrays:
             return index
-        loaded = deserialize_faiss(require_array(arrays, "faiss"), faiss.IndexHNSWFlat)
-        if loaded.d != dim or loaded.ntotal != count or loaded.metric_type != faiss_metric(metric):
-            raise CorruptionError(
-                f"HNSW payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
-                f"expected {count} of dim {dim} for metric {metric.value}"
-            )
+        loaded = checked_faiss(arrays, faiss.IndexHNSWFlat, "HNSW", dim, count, metric)
         index._attach(loaded)
         return index
+
+
+def checked_faiss(
+    arrays: dict[str, np.ndarray],
+    expected: type,
+    index_type: str,
+    dim: int,
+    count: int,
+    metric: MetricType | None = None,
+) -> Any:
+    """The payload's ``faiss`` index, checked against the segment: its class, dim, row
+    count and (when given) metric; a mismatch is ``CorruptionError``."""
+    loaded = deserialize_faiss(require_array(arrays, "faiss"), expected)
+    if (
+        loaded.d != dim
+        or loaded.ntotal != count
+        or (metric is not None and loaded.metric_type != faiss_metric(metric))
+    ):
+        for_metric = f" for metric {metric.value}" if metric is not None else ""
+        raise CorruptionError(
+            f"{index_type} payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
+            f"expected {count} of dim {dim}{for_metric}"
+        )
+    return loaded
+
+
+def checked_raw_vectors(
+    arrays: dict[str, np.ndarray], index_type: str, dim: int, count: int
+) -> np.ndarray:
+    """The raw float32 rows a segment too small to train keeps instead of an index."""
+    raw = arrays["vectors"]
+    if raw.dtype != np.float32 or raw.shape != (count, dim):
+        raise CorruptionError(f"{index_type} payload has shape {raw.shape} {raw.dtype}")
+    return np.ascontiguousarray(raw)
 
 
 def deserialize_faiss(blob: np.ndarray, expected: type) -> Any:

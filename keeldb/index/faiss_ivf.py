@@ -31,13 +31,12 @@ from typing import Any
 import faiss
 import numpy as np
 
-from keeldb.errors import CorruptionError
 from keeldb.index.base import IndexBase
-from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
 from keeldb.index.faiss_indexes import (
     bitmap_selector,
-    deserialize_faiss,
+    checked_faiss,
+    checked_raw_vectors,
     ivf_search_params,
     search_into,
 )
@@ -205,18 +204,9 @@ class FaissIvfIndex(IndexBase):
         index_type = cls.index_type
         index.count = count
         if "vectors" in arrays:
-            raw = arrays["vectors"]
-            if raw.dtype != np.float32 or raw.shape != (count, dim):
-                raise CorruptionError(f"{index_type} payload has shape {raw.shape} {raw.dtype}")
-            index._raw = np.ascontiguousarray(raw)
+            index._raw = checked_raw_vectors(arrays, index_type, dim, count)
         elif count > 0 or "faiss" in arrays:
-            loaded = deserialize_faiss(require_array(arrays, "faiss"), faiss.IndexIVF)
-            if loaded.d != dim or loaded.ntotal != count:
-                raise CorruptionError(
-                    f"{index_type} payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
-                    f"expected {count} of dim {dim}"
-                )
-            index._index = loaded
+            index._index = checked_faiss(arrays, faiss.IndexIVF, index_type, dim, count)
         return index
 
 

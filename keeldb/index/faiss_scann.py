@@ -30,13 +30,11 @@ from typing import Any
 import faiss
 import numpy as np
 
-from keeldb.errors import CorruptionError
-from keeldb.index.codec import require_array
 from keeldb.index.exact import exact_search_prepared, faiss_metric
 from keeldb.index.faiss_indexes import (
     PerCallBackend,
     bitmap_selector,
-    deserialize_faiss,
+    checked_faiss,
     ivf_search_params,
     search_into,
 )
@@ -171,13 +169,7 @@ class FaissScannIndex(FaissIvfIndex):
         index = cls(metric, dim, params)
         index.count = count
         expected = faiss.IndexRefine if params.get("with_raw_data", True) else faiss.IndexIVF
-        loaded = deserialize_faiss(require_array(arrays, "faiss"), expected)
-        if loaded.d != dim or loaded.ntotal != count:
-            raise CorruptionError(
-                f"SCANN payload holds {loaded.ntotal} vectors of dim {loaded.d}, "
-                f"expected {count} of dim {dim}"
-            )
-        index._index = loaded
+        index._index = checked_faiss(arrays, expected, "SCANN", dim, count)
         return index
 
 
