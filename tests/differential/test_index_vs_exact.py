@@ -22,14 +22,18 @@ Floors (recall@10, every selectivity from 100% to 0.1%):
 
 from __future__ import annotations
 
-import faiss
 import numpy as np
 import pytest
 
 from keeldb.index import FilterPolicy, create_index, exact_search, load_index
 from keeldb.types import MetricType
+from tests.differential.clustered import (
+    DIM,
+    K,
+    make_mask,
+    recall_at_k,
+)
 
-N, DIM, CLUSTERS, K = 20_000, 64, 100, 10
 SELECTIVITIES = [1.0, 0.5, 0.1, 0.01, 0.001]
 
 # name → (index type, build params, recall floor)
@@ -44,47 +48,7 @@ INDEXES = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_faiss_thread():
-    # The test machine is small and shared: one OpenMP thread avoids spin-wait contention.
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    rng = np.random.default_rng(20_000)
-    centres = rng.normal(size=(CLUSTERS, DIM)) * 3
-    labels = rng.integers(0, CLUSTERS, N)
-    vectors = (centres[labels] + rng.normal(size=(N, DIM))).astype(np.float32)
-    queries = (centres[rng.integers(0, CLUSTERS, 200)] + rng.normal(size=(200, DIM))).astype(
-        np.float32
-    )
-    return vectors, queries, labels
-
-
-def make_mask(kind: str, fraction: float, labels: np.ndarray) -> np.ndarray | None:
-    if fraction == 1.0:
-        return None
-    rng = np.random.default_rng(int(fraction * 10_000))
-    if kind == "random":
-        return rng.random(N) < fraction
-    chosen = rng.choice(CLUSTERS, max(1, round(fraction * CLUSTERS)), replace=False)
-    mask = np.isin(labels, chosen)
-    if fraction < 1 / CLUSTERS:  # below one cluster: a random part of one cluster
-        mask &= rng.random(N) < fraction * CLUSTERS
-    return mask
-
-
-def recall_at_k(found: np.ndarray, expected: np.ndarray) -> float:
-    per_query = [
-        len(set(f[f >= 0]) & set(e[e >= 0])) / max(1, int((e >= 0).sum()))
-        for f, e in zip(found, expected)
-    ]
-    return float(np.mean(per_query))
-
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")
 
 _built: dict[str, object] = {}
 
@@ -105,8 +69,8 @@ FILTERS = [("none", 1.0)] + [
 
 @pytest.mark.parametrize(("kind", "fraction"), FILTERS)
 @pytest.mark.parametrize("name", list(INDEXES))
-def test_recall_vs_exact(dataset, name, kind, fraction):
-    vectors, queries, labels = dataset
+def test_recall_vs_exact(clustered_dataset, name, kind, fraction):
+    vectors, queries, labels = clustered_dataset
     mask = make_mask(kind, fraction, labels)
     index = built_index(name, vectors)
     hits = index.search(queries, K, allowed=mask)
@@ -121,9 +85,9 @@ def test_recall_vs_exact(dataset, name, kind, fraction):
 
 @pytest.mark.parametrize("fraction", [0.5, 0.1, 0.01])
 @pytest.mark.parametrize("kind", ["random", "cluster"])
-def test_hnsw_graph_route_alone_keeps_recall(dataset, kind, fraction):
+def test_hnsw_graph_route_alone_keeps_recall(clustered_dataset, kind, fraction):
     """With exact fallbacks priced out, the raised ef alone must hold the recall floor."""
-    vectors, queries, labels = dataset
+    vectors, queries, labels = clustered_dataset
     index = built_index("HNSW", vectors)
     never_exact = FilterPolicy(graph_rows_per_ef=1e-9)
     forced = load_index("HNSW", MetricType.L2, DIM, None, index.to_bytes(), policy=never_exact)

@@ -25,14 +25,18 @@ vectors, hence the higher recall there.
 
 from __future__ import annotations
 
-import faiss
 import numpy as np
 import pytest
 
 from keeldb.index import create_index, exact_search, load_index
 from keeldb.types import MetricType
+from tests.differential.clustered import (
+    DIM,
+    K,
+    make_mask,
+    recall_at_k,
+)
 
-N, DIM, CLUSTERS, K = 20_000, 64, 100, 10
 SELECTIVITIES = [0.5, 0.1, 0.01, 0.001]
 
 # name → (index type, build params, search params, recall floor)
@@ -47,47 +51,7 @@ INDEXES = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_faiss_thread():
-    # The test machine is small and shared: one OpenMP thread avoids spin-wait contention.
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    rng = np.random.default_rng(20_000)
-    centres = rng.normal(size=(CLUSTERS, DIM)) * 3
-    labels = rng.integers(0, CLUSTERS, N)
-    vectors = (centres[labels] + rng.normal(size=(N, DIM))).astype(np.float32)
-    queries = (centres[rng.integers(0, CLUSTERS, 200)] + rng.normal(size=(200, DIM))).astype(
-        np.float32
-    )
-    return vectors, queries, labels
-
-
-def make_mask(kind: str, fraction: float, labels: np.ndarray) -> np.ndarray | None:
-    if fraction == 1.0:
-        return None
-    rng = np.random.default_rng(int(fraction * 10_000))
-    if kind == "random":
-        return rng.random(N) < fraction
-    chosen = rng.choice(CLUSTERS, max(1, round(fraction * CLUSTERS)), replace=False)
-    mask = np.isin(labels, chosen)
-    if fraction < 1 / CLUSTERS:  # below one cluster: a random part of one cluster
-        mask &= rng.random(N) < fraction * CLUSTERS
-    return mask
-
-
-def recall_at_k(found: np.ndarray, expected: np.ndarray) -> float:
-    per_query = [
-        len(set(f[f >= 0]) & set(e[e >= 0])) / max(1, int((e >= 0).sum()))
-        for f, e in zip(found, expected)
-    ]
-    return float(np.mean(per_query))
-
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")
 
 _built: dict[tuple, object] = {}
 
@@ -109,8 +73,8 @@ FILTERS = [("none", 1.0)] + [
 
 @pytest.mark.parametrize(("kind", "fraction"), FILTERS)
 @pytest.mark.parametrize("name", list(INDEXES))
-def test_recall_vs_exact(dataset, name, kind, fraction):
-    vectors, queries, labels = dataset
+def test_recall_vs_exact(clustered_dataset, name, kind, fraction):
+    vectors, queries, labels = clustered_dataset
     mask = make_mask(kind, fraction, labels)
     index = built_index(name, vectors)
     hits = index.search(queries, K, allowed=mask, params=INDEXES[name][2])
@@ -125,8 +89,8 @@ def test_recall_vs_exact(dataset, name, kind, fraction):
 
 
 @pytest.mark.parametrize("name", list(INDEXES))
-def test_reloaded_index_answers_the_same(dataset, name):
-    vectors, queries, labels = dataset
+def test_reloaded_index_answers_the_same(clustered_dataset, name):
+    vectors, queries, labels = clustered_dataset
     index = built_index(name, vectors)
     index_type, params, search, _ = INDEXES[name]
     reloaded = load_index(index_type, MetricType.L2, DIM, params, index.to_bytes())
