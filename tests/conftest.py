@@ -35,3 +35,15 @@ def client(data_dir):
     c = keeldb.Client(data_dir, settings=TEST_SETTINGS)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module")
+def one_faiss_thread():
+    """FAISS on one OpenMP thread for a module (``pytestmark = usefixtures(...)``): the
+    test machine is small and shared, and OpenMP's spin-waits contend."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)

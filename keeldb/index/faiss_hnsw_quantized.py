@@ -47,6 +47,7 @@ from keeldb.index.faiss_indexes import (
     checked_faiss,
     checked_raw_vectors,
     hnsw_search_params,
+    raw_or_faiss_payload,
     search_into,
 )
 from keeldb.index.faiss_refine import (
@@ -163,11 +164,7 @@ class FaissHnswQuantizedIndex(HnswPlanning, IndexBase):
     # --- persistence ----------------------------------------------------------------
 
     def _payload(self) -> dict[str, np.ndarray]:
-        if self._raw is not None:
-            return {"vectors": self._raw}
-        if self._index is None:
-            return {}
-        return {"faiss": faiss.serialize_index(self._index)}
+        return raw_or_faiss_payload(self._raw, self._index)
 
     @classmethod
     def restore(

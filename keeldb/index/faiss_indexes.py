@@ -214,6 +214,16 @@ def checked_faiss(
     return loaded
 
 
+def raw_or_faiss_payload(raw: np.ndarray | None, index: Any) -> dict[str, np.ndarray]:
+    """The payload of an index that keeps a too-small segment's rows raw (see
+    ``checked_raw_vectors``): those rows, else the serialised FAISS index."""
+    if raw is not None:
+        return {"vectors": raw}
+    if index is None:
+        return {}
+    return {"faiss": faiss.serialize_index(index)}
+
+
 def checked_raw_vectors(
     arrays: dict[str, np.ndarray], index_type: str, dim: int, count: int
 ) -> np.ndarray:

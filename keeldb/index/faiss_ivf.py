@@ -38,6 +38,7 @@ from keeldb.index.faiss_indexes import (
     checked_faiss,
     checked_raw_vectors,
     ivf_search_params,
+    raw_or_faiss_payload,
     search_into,
 )
 from keeldb.index.filtering import Restriction, search_planned
@@ -185,11 +186,7 @@ class FaissIvfIndex(IndexBase):
     # --- persistence ----------------------------------------------------------------
 
     def _payload(self) -> dict[str, np.ndarray]:
-        if self._raw is not None:
-            return {"vectors": self._raw}
-        if self._index is None:
-            return {}
-        return {"faiss": faiss.serialize_index(self._index)}
+        return raw_or_faiss_payload(self._raw, self._index)
 
     @classmethod
     def restore(

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import faiss
 import numpy as np
 import pytest
 
 from tests.differential.clustered import CLUSTERS, DIM, N
-
-
-@pytest.fixture(scope="module")
-def one_faiss_thread():
-    # The test machine is small and shared: one OpenMP thread avoids spin-wait contention.
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

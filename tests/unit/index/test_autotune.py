@@ -7,7 +7,6 @@ sampling error of 300 held-out queries).
 
 from __future__ import annotations
 
-import faiss
 import numpy as np
 import pytest
 
@@ -17,13 +16,7 @@ from keeldb.index.autotune import search_ladder, tune
 from keeldb.index.recall import recall_at_k, recall_interval, sample_queries, wilson
 from keeldb.index.tuning_params import parse_target, resolve_build
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_faiss_thread():
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import faiss
 import numpy as np
 import pytest
 
@@ -23,21 +22,14 @@ BUILD = {
     "IVF_PQ": {"nlist": 32, "m": 8, "nbits": 6},
 }
 
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")
+
 
 def build(kind, metric, vectors, params=None):
     params = BUILD[kind] if params is None else params
     index = create_index(kind.split("/")[0], metric, vectors.shape[1], params)
     index.build(vectors)
     return index
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_faiss_thread():
-    # The test machine is small and shared: one OpenMP thread avoids spin-wait contention.
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
