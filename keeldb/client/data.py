@@ -19,7 +19,11 @@ import pyarrow as pa
 
 from keeldb.client.boundary import translates_storage_errors
 from keeldb.client.filter_cache import cached_filter
-from keeldb.client.query_vectors import field_search_metric, typed_query_vectors
+from keeldb.client.query_vectors import (
+    field_search_metric,
+    refuse_zero_cosine_queries,
+    typed_query_vectors,
+)
 from keeldb.client.search_options import (
     GROUP_KEYS,
     group_by_option,
@@ -462,16 +466,18 @@ def _query_vectors(
         return typed_query_vectors(data, field, dim, vector_type, metric)
     if type(data) is list and len(data) == 1:
         # batch 1 of a float32 numpy row, the commonest call: skip asarray's list walk;
-        # a finite dot product proves every value finite (else the full checks below run)
+        # a finite, non-zero dot product proves every value finite and the row non-zero
+        # (else the full checks below run)
         row = data[0]
         if (
             type(row) is np.ndarray
             and row.dtype == _FLOAT32
             and row.shape == (dim,)
             and row.flags.c_contiguous
-            and math.isfinite(row.dot(row))
         ):
-            return row.reshape(1, dim)
+            square = row.dot(row)
+            if math.isfinite(square) and square > 0:
+                return row.reshape(1, dim)
     if data is None:
         raise InvalidArgument("search needs data=: a list of query vectors")
     try:
@@ -492,6 +498,8 @@ def _query_vectors(
         raise InvalidArgument("search needs at least one query vector")
     if not np.isfinite(arr).all():
         raise InvalidArgument("query vectors must not contain NaN or infinite values")
+    if metric is MetricType.COSINE:
+        refuse_zero_cosine_queries(arr, field)
     return np.ascontiguousarray(arr)
 
 

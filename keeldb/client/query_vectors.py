@@ -44,14 +44,21 @@ def typed_query_vectors(
     if vector_type in (DataType.BINARY_VECTOR, DataType.SPARSE_FLOAT_VECTOR):
         return column
     queries = np.ascontiguousarray(column, dtype=np.float32)
-    if metric is MetricType.COSINE and not queries.any(axis=1).all():
-        row = int(np.nonzero(~queries.any(axis=1))[0][0])
+    if metric is MetricType.COSINE:
+        refuse_zero_cosine_queries(queries, field)
+    return queries
+
+
+def refuse_zero_cosine_queries(queries: np.ndarray, field: str) -> None:
+    """Raise for the first all-zero row of ``queries``: it has no COSINE similarity."""
+    nonzero = queries.any(axis=1)
+    if not nonzero.all():
+        row = int(np.nonzero(~nonzero)[0][0])
         raise InvalidArgument(
             f"query vector {row} of field '{field}' is a zero vector: COSINE similarity "
             "is undefined for it",
             hint="search with a non-zero vector, or use the IP or L2 metric",
         )
-    return queries
 
 
 def _as_rows(data: Any, field: FieldSchema) -> Any:

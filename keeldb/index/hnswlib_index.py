@@ -130,9 +130,12 @@ class HnswlibHnswIndex(HnswPlanning, IndexBase):
             # empty so the planner redoes those queries exactly.
             empty = np.full((len(queries), k), -1, dtype=np.int64)
             return np.zeros((len(queries), k), dtype=np.float32), empty
-        ids = labels.astype(np.int64)
-        scores = distances if self.metric is MetricType.L2 else 1.0 - distances
-        return scores.astype(np.float32), ids
+        # hnswlib hands back fresh uint64 labels and float32 distances: reinterpret and
+        # convert them in place (labels never exceed the row count, so the view is exact)
+        ids = labels.view(np.int64)
+        if self.metric is not MetricType.L2:
+            np.subtract(1.0, distances, out=distances)
+        return distances, ids
 
     # --- persistence ----------------------------------------------------------------
 

@@ -103,6 +103,22 @@ def test_search_metric_mismatch(docs):
         client.search("docs", data=[vectors[0]], search_params={"metric_type": "IP"})
 
 
+
+def test_zero_query_vector_under_cosine_is_refused(client):
+    client.create_collection("cos", dimension=4, metric_type="COSINE")
+    client.insert("cos", [{"id": 0, "vector": [1.0, 0.0, 0.0, 0.0]}])
+    zero = np.zeros(4, dtype=np.float32)
+    # every form a query takes: the float32 row fast path, lists, a 2-D array, one of many
+    for data in ([zero], [[0, 0, 0, 0]], zero.reshape(1, 4), [[1, 0, 0, 0], [0.0] * 4]):
+        with pytest.raises(InvalidArgument, match="zero vector: COSINE similarity is undefined"):
+            client.search("cos", data=data, limit=1)
+    # a tiny but non-zero vector is a direction: its squared norm underflows, yet it is valid
+    tiny = np.array([1e-30, 0, 0, 0], dtype=np.float32)
+    assert client.search("cos", data=[tiny], limit=1)[0][0]["id"] == 0
+    client.create_collection("l2", dimension=4, metric_type="L2")
+    client.insert("l2", [{"id": 0, "vector": [1.0, 0.0, 0.0, 0.0]}])
+    assert client.search("l2", data=[zero], limit=1)[0][0]["distance"] == pytest.approx(1.0)
+
 def test_get_query_count(docs):
     client, _ = docs
     rows = client.get("docs", ids=[3, 1, 999], output_fields=["size"])
