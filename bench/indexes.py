@@ -44,12 +44,15 @@ Batch 1: single-thread FAISS, ``--batch1-queries`` queries searched one after
 another in passes, three per side, the sides alternating pass by pass
 (``batch1_latencies``); a query's latency is its median over its passes, the
 figure the median over queries (the machine is shared: medians shrug off other
-jobs' bursts); overhead % = (keeldb - raw) / raw median latency. Batch 100: all cores, every query, the better of two runs;
-recall comes from this run.
+jobs' bursts); overhead % = (keeldb - raw) / raw median latency. Batch 100: all
+cores, every query, the better of two runs; recall comes from this run.
 
 **AUTOINDEX** at each ``--targets`` recall: ``keeldb.index.autotune.tune`` on
-the corpus (held-in queries: 500 corpus rows plus noise); then the chosen
-configuration is measured on the held-out queries like any sweep point and
+the corpus, twice: on held-in queries (500 corpus rows plus noise: what it does
+before a collection has seen searches) and, for text queries, on the 500 dev
+queries after the measured ones (``recorded``: what it does once a collection
+has recorded its users' queries, ``keeldb.engine.query_sample``); then each
+chosen configuration is measured on the held-out queries like any sweep point and
 set against the best hand-picked sweep point reaching at least the same
 held-out recall (highest batch-1 QPS in the sweep), which is measured again
 right after it, so both numbers come from the same conditions.
@@ -96,6 +99,8 @@ METRIC = "COSINE"
 RawSearch = Callable[[np.ndarray, int, Any], np.ndarray]
 #: batch-1 passes over the queries per side (``batch1_latencies``)
 BATCH1_PASSES = 3
+#: real queries AUTOINDEX is also tuned on (``recorded_queries``)
+RECORDED_QUERIES = 500
 
 
 @dataclass
@@ -199,6 +204,18 @@ def load_queries(source: str, corpus: np.ndarray, count: int) -> tuple[np.ndarra
         return np.ascontiguousarray(queries, dtype=np.float32), np.full(len(queries), -1)
     rows = np.sort(np.random.default_rng(7).choice(len(corpus), count, replace=False))
     return np.ascontiguousarray(corpus[rows]), rows
+
+
+def recorded_queries(args: argparse.Namespace) -> np.ndarray | None:
+    """Real queries to tune AUTOINDEX on, as a collection records its users' queries:
+    the ``RECORDED_QUERIES`` text queries after the measured ones (None when the
+    queries are not text or too few are left)."""
+    if args.dataset != "debian" or args.query_source != "text":
+        return None
+    texts = load_text_queries(args.queries + RECORDED_QUERIES)[args.queries :]
+    if len(texts) < RECORDED_QUERIES:
+        return None
+    return np.ascontiguousarray(texts, dtype=np.float32)
 
 
 @dataclass
@@ -419,13 +436,18 @@ def run_config(cfg, corpus, queries, truth, own, batch1, built, kept) -> dict[st
 
 
 def run_autoindex(
-    corpus, queries, truth, own, batch1, targets, sweeps, built, kept
+    corpus, queries, truth, own, batch1, targets, sweeps, built, kept, recorded=None
 ) -> list[dict[str, Any]]:
+    """AUTOINDEX at each target, tuned on sampled held-in queries and, with
+    ``recorded`` (real queries other than the measured ones), on those as well:
+    what it does once a collection has recorded its users' queries."""
     out = []
-    for target in targets:
+    sources = [("sampled", None)] + ([("recorded", recorded)] if recorded is not None else [])
+    for target, (source, tuning_queries) in [(t, src) for t in targets for src in sources]:
         start = time.perf_counter()
         faiss.omp_set_num_threads(1)  # tuning times batch-1 searches, as measured here
-        result = tune(corpus, METRIC, "AUTOINDEX", {"recall": target}, target, built=built)
+        result = tune(corpus, METRIC, "AUTOINDEX", {"recall": target}, target, built=built,
+                      query_vectors=tuning_queries, query_source=source)  # fmt: skip
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         tune_s = time.perf_counter() - start
         chosen = result.chosen
@@ -444,6 +466,7 @@ def run_autoindex(
                             own, batch1, best[3])  # fmt: skip
         out.append({
             "target": target,
+            "tuned_on": result.query_source,
             "tune_s": tune_s,
             "chosen": chosen.config(),
             "measured_recall": chosen.recall,
@@ -458,7 +481,7 @@ def run_autoindex(
                 "qps_b100": rival.qps_b100, "sweep_latency_ms": best[2]["latency_ms"],
             },
         })  # fmt: skip
-        print(f"  AUTOINDEX {target}: {chosen.config()} measured {chosen.recall:.3f}, "
+        print(f"  AUTOINDEX {target} ({source}): {chosen.config()} measured {chosen.recall:.3f}, "
               f"held-out {held.recall:.3f}, b1 {held.latency_ms:.3f} ms", flush=True)  # fmt: skip
     return out
 
@@ -568,7 +591,8 @@ def main(argv: list[str] | None = None) -> None:
 
         lite += lite_sweeps(corpus, queries, truth.recall, METRIC, batch1, args.quick)
     targets = [float(t) for t in args.targets.split(",") if t]
-    auto += run_autoindex(corpus, queries, truth, own, batch1, targets, sweeps, built, kept)
+    auto += run_autoindex(corpus, queries, truth, own, batch1, targets, sweeps, built, kept,
+                          recorded_queries(args))  # fmt: skip
     save(complete=True)
 
 

@@ -271,17 +271,27 @@ class DataMixin:
                 anns_field, kw,
             )  # fmt: skip
             # text is embedded with the field's model; vectors of another space are refused
+            given = data
             data = self._lifecycle.search_data(
                 self._db(kw), entry, anns_field, data, kw.get("model")
             )
-            request = template.with_queries(
-                _query_vectors(
-                    data, template.field, template.dim, template.vector_type, template.metric
-                )
+            blank = _blank_texts(given, data, template.metric)
+            if blank is not None:
+                data = data[~blank]
+                if len(data) == 0:
+                    return [[] for _ in blank]
+            queries = _query_vectors(
+                data, template.field, template.dim, template.vector_type, template.metric
             )
+            if coll.record_queries(template.field, queries):
+                # enough real queries to tune on: an index tuned on sampled ones is redone
+                self._engine.builder.request_tuning(coll, template.field)
+            request = template.with_queries(queries)
             if request.group_by is not None:
-                return execute_grouped_search(coll.snapshot(), request)
-            return execute_search(coll.snapshot(), request)
+                hits = execute_grouped_search(coll.snapshot(), request)
+            else:
+                hits = execute_search(coll.snapshot(), request)
+            return hits if blank is None else _with_blank_rows(hits, blank)
         except OSError as exc:
             raise storage_error("search", exc) from exc
 
@@ -501,6 +511,22 @@ def _query_vectors(
     if metric is MetricType.COSINE:
         refuse_zero_cosine_queries(arr, field)
     return np.ascontiguousarray(arr)
+
+
+def _blank_texts(given: Any, embedded: Any, metric: MetricType) -> np.ndarray | None:
+    """Under COSINE, the texts a model embedded as zero vectors (none of their terms
+    known to it, e.g. TF-IDF): they match nothing and get no hits, where a zero
+    vector given as such is refused. None when there are none."""
+    if embedded is given or metric is not MetricType.COSINE or type(embedded) is not np.ndarray:
+        return None
+    blank = ~embedded.any(axis=1)
+    return blank if blank.any() else None
+
+
+def _with_blank_rows(hits: list[list[Hit]], blank: np.ndarray) -> list[list[Hit]]:
+    """``hits`` of the non-blank queries, with an empty answer at each blank one."""
+    found = iter(hits)
+    return [[] if is_blank else next(found) for is_blank in blank.tolist()]
 
 
 def _search_metric(index_metric: str, search_params: dict[str, Any]) -> MetricType:

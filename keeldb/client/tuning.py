@@ -13,6 +13,10 @@ See ``keeldb.index.autotune`` for the procedure.
 search_params=None)`` measures recall@k of the searches the collection serves
 now (all segments, deletes applied) against exact search over the same data;
 see ``keeldb.query.recall_probe``.
+
+Both measure recall on the collection's recorded recent search queries once
+there are enough of them (``keeldb.engine.query_sample``), else on queries
+sampled from the data, unless the caller passes ``query_vectors``.
 """
 
 from __future__ import annotations
@@ -90,23 +94,31 @@ class TuningMixin:
         **kw: Any,
     ) -> dict[str, Any]:
         """Recall@``k`` of this collection's searches now: ``{"recall", "ci", "queries",
-        "k", "params"}`` (``params``: the search params used, tuned defaults included).
-        ``query_vectors``: real queries to measure with instead of sampled ones."""
+        "queries_from", "k", "params"}`` (``params``: the search params used, tuned
+        defaults included). The queries are ``query_vectors`` when given, else the
+        last ``queries`` of the field's recorded recent search queries once there
+        are enough (``queries_from``: ``given``, ``recorded`` or ``sampled``)."""
         _check_count(k, "k")
         _check_count(queries, "queries")
         entry, coll = self._loaded(collection_name, kw)  # type: ignore[attr-defined]
         field = entry.schema.vector_field(anns_field)
         _check_tunable(field)
         dim = field.dim or 0
-        given = _vectors(query_vectors)
+        given, source = _vectors(query_vectors), "given"
+        if given is None:
+            recorded = coll.recorded_queries(field.name)
+            given, source = (
+                (None, "sampled") if recorded is None else (recorded[-queries:], "recorded")
+            )
         # a placeholder query (replaced by the sampled ones); non-zero, as COSINE requires
         request = self._search_request(  # type: ignore[attr-defined]
             entry, [[1.0] * dim] if given is None else given, filter, k, None, search_params,
             None, anns_field, kw,
         )  # fmt: skip
-        return estimate_recall(
+        found = estimate_recall(
             coll.snapshot(), request, k, queries, seed, given_queries=given is not None
         )
+        return {**found, "queries_from": source}
 
 
 def _check_tunable(field: FieldSchema) -> None:

@@ -33,6 +33,7 @@ from keeldb.config import Settings
 from keeldb.engine import records
 from keeldb.engine.catalog import IndexSpec
 from keeldb.engine.ids import IdAllocator
+from keeldb.engine.query_sample import MIN_FOR_TUNING, QuerySample
 from keeldb.engine.segment_files import save_alive, save_segment_data, segment_dir, segment_to_json
 from keeldb.engine.segments import Memtable, SealedSegment
 from keeldb.errors import ClosedError
@@ -83,6 +84,8 @@ class Collection:
         self.next_segment_id = 1
         self.wal: WriteAheadLog | None = None
         self.closed = False
+        #: recent query vectors per dense vector field, to tune indexes on
+        self.query_samples: dict[str, QuerySample] = {}
 
     # -- writes ---------------------------------------------------------------
     def write(self, batch: RowBatch, partition: int | np.ndarray) -> None:
@@ -384,6 +387,23 @@ class Collection:
             if changed:
                 self._commit_manifest(flushed_seq=self.flushed_seq)
             return [seg.segment_id for seg in self.sealed]
+
+    def record_queries(self, field: str, queries: Any) -> bool:
+        """Offer a search's query vectors to ``field``'s sample (dense float fields
+        only); True when the sample just became large enough to tune on."""
+        sample = self.query_samples.get(field)
+        if sample is None:
+            if type(queries) is not np.ndarray or queries.dtype != np.float32:
+                return False  # binary and sparse queries: tuning covers dense floats
+            sample = self.query_samples.setdefault(field, QuerySample(queries.shape[1]))
+        return sample.offer(queries)
+
+    def recorded_queries(self, field: str) -> np.ndarray | None:
+        """``field``'s recorded query vectors, when there are enough to tune on."""
+        sample = self.query_samples.get(field)
+        if sample is None or sample.count < MIN_FOR_TUNING:
+            return None
+        return sample.vectors()
 
     def tuning_segment(self, field: str) -> tuple[np.ndarray, Any, int] | None:
         """(vectors, its current index or None, row count) of the largest indexable segment."""

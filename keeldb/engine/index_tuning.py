@@ -8,9 +8,15 @@ the engine (``Engine.store_tuning``), which queues rebuilds when the chosen
 build differs from what segments hold; segments keep serving their old index
 until the new one is installed.
 
+Queries: the collection's recorded recent search queries once it holds enough
+(:mod:`keeldb.engine.query_sample`), else held-in ones sampled from the data;
+a caller's ``query_vectors`` override both.
+
 When to tune again (:func:`needs_tuning`): a spec with a ``recall`` target is
-tuned when it has no result yet, or when the largest segment has grown to at
-least twice the rows the result was measured on (recall drifts as segments grow).
+tuned when it has no result yet, when the largest segment has grown to at
+least twice the rows the result was measured on (recall drifts as segments
+grow), or when it was tuned on sampled queries and real ones are now recorded
+(the search path asks for that tuning the moment the sample is large enough).
 """
 
 from __future__ import annotations
@@ -32,11 +38,14 @@ log = logging.getLogger(__name__)
 RETUNE_GROWTH = 2.0
 
 
-def needs_tuning(spec: IndexSpec, largest_rows: int) -> bool:
-    """Whether ``spec`` should be (re)tuned now that its largest segment has ``largest_rows``."""
+def needs_tuning(spec: IndexSpec, largest_rows: int, has_recorded: bool = False) -> bool:
+    """Whether ``spec`` should be (re)tuned now that its largest segment has
+    ``largest_rows`` (``has_recorded``: enough recorded queries to tune on)."""
     if recall_target(spec.params) is None:
         return False
     if "tuned_params" not in spec.params:
+        return True
+    if has_recorded and spec.params.get("tuned_on", "sampled") == "sampled":
         return True
     tuned_rows = int(spec.params.get("tuned_rows") or 0)
     return largest_rows >= RETUNE_GROWTH * max(tuned_rows, 1)
@@ -69,7 +78,8 @@ def tune_field(
         params[TARGET_KEY] = target
     spec = replace(spec, params=params)
     goal = recall_target(params)
-    if goal is None or not (force or needs_tuning(spec, rows)):
+    recorded = coll.recorded_queries(field) if query_vectors is None else None
+    if goal is None or not (force or needs_tuning(spec, rows, recorded is not None)):
         return None
     result = tune(
         vectors,
@@ -81,7 +91,8 @@ def tune_field(
         k=k,
         queries=queries,
         seed=seed,
-        query_vectors=query_vectors,
+        query_vectors=query_vectors if recorded is None else recorded,
+        query_source="given" if recorded is None else "recorded",
     )
     log.info(
         "tuned %s of %s to recall %.3f: %s (measured %.4f)",
@@ -104,5 +115,5 @@ def _definition(params: dict[str, Any]) -> dict[str, Any]:
 def stored_summary(spec: IndexSpec) -> dict[str, Any]:
     """What ``tune_index`` reports: the target and the stored tuning result."""
     keys = (TARGET_KEY, "tuned_params", "measured_recall", "recall_ci", "tuned_rows",
-            "tuned_queries", "tuned_k", "tuned_latency_ms")  # fmt: skip
+            "tuned_queries", "tuned_on", "tuned_k", "tuned_latency_ms")  # fmt: skip
     return {key: spec.params[key] for key in keys if key in spec.params}

@@ -4,9 +4,11 @@ Input: one segment's vectors (the engine passes its largest sealed segment),
 the metric, the spec's index type and params (with the ``recall`` target), and
 optionally the index already built for the spec (reused, not rebuilt).
 
-1. **Queries and truth.** :func:`~keeldb.index.recall.sample_queries` draws
-   ``queries`` held-in queries (seeded); exact search over all the vectors gives
-   the true top ``k``. Recall is tie-aware
+1. **Queries and truth.** The caller's query vectors when it has them (the
+   engine passes the collection's recorded recent queries,
+   :mod:`keeldb.engine.query_sample`), else
+   :func:`~keeldb.index.recall.sample_queries` draws ``queries`` held-in
+   queries (seeded); exact search over all the vectors gives the true top ``k``. Recall is tie-aware
    (:func:`~keeldb.index.recall.recall_by_score`, on true float64 scores, so
    quantised indexes are judged by what they return, not what they estimate).
 2. **Candidates** (build configurations). A spec of a fixed type (HNSW,
@@ -107,6 +109,8 @@ class TuningResult:
     queries: int
     k: int
     tried: list[Measurement] = field(default_factory=list)
+    #: which queries recall was measured on: "sampled", "recorded" or "given"
+    query_source: str = "sampled"
 
     @property
     def met(self) -> bool:
@@ -120,6 +124,7 @@ class TuningResult:
             "recall_ci": [round(self.chosen.ci[0], 4), round(self.chosen.ci[1], 4)],
             "tuned_rows": self.rows,
             "tuned_queries": self.queries,
+            "tuned_on": self.query_source,
             "tuned_k": self.k,
             "tuned_latency_ms": round(self.chosen.latency_ms, 4),
         }
@@ -138,20 +143,22 @@ def tune(
     seed: int = 0,
     built: dict[str, VectorIndex] | None = None,
     query_vectors: np.ndarray | None = None,
+    query_source: str = "given",
 ) -> TuningResult:
     """Tune to ``target`` recall@``k`` on ``vectors`` (module docstring).
 
     ``built`` (optional) keeps the candidate indexes built here, keyed by
     configuration, so several tunings of the same vectors (other targets) reuse them.
     ``query_vectors`` (optional) replaces the held-in queries: real queries, when
-    the caller has them, make the measured recall the users' recall.
+    the caller has them, make the measured recall the users' recall;
+    ``query_source`` says where they came from (``given``, ``recorded``).
     """
     target = parse_target(target)
     metric = MetricType(str(getattr(metric, "value", metric)).upper())
     if query_vectors is not None:
         sample = as_matrix(query_vectors, vectors.shape[1], "tuning query vectors")
     else:
-        sample = sample_queries(vectors, queries, seed=seed)
+        sample, query_source = sample_queries(vectors, queries, seed=seed), "sampled"
     truth = _found_scores(vectors, sample, exact_search(vectors, sample, k, metric).ids, metric)
     probe = _Probe(vectors, metric, sample, truth, k, target, seed, {} if built is None else built)
     if not is_autoindex(index_type):
@@ -160,7 +167,7 @@ def tune(
     else:
         tried = _tune_autoindex(probe, current)
     best = _pick(tried, target)
-    return TuningResult(best, target, len(vectors), len(sample), k, tried)
+    return TuningResult(best, target, len(vectors), len(sample), k, tried, query_source)
 
 
 def autoindex_candidates(n: int) -> list[tuple[str, dict[str, Any]]]:

@@ -7,7 +7,9 @@ An index spec's params may carry, besides the build params:
 - the tuning result, written by keeldb, never by users: ``tuned_params``
   (``{"index_type", "build", "search"}``: the configuration chosen),
   ``measured_recall``, ``recall_ci`` (``[low, high]``, 95%), ``tuned_rows``,
-  ``tuned_queries``, ``tuned_k`` and ``tuned_latency_ms``.
+  ``tuned_queries``, ``tuned_on`` (which queries: ``sampled`` from the data,
+  ``recorded`` from recent searches, or ``given`` by the caller), ``tuned_k`` and
+  ``tuned_latency_ms``.
 
 :func:`resolve_build` turns such params into what is actually built: the
 tuning keys are dropped, and an AUTOINDEX with ``tuned_params`` builds the
@@ -30,6 +32,7 @@ RESULT_KEYS = (
     "recall_ci",
     "tuned_rows",
     "tuned_queries",
+    "tuned_on",
     "tuned_k",
     "tuned_latency_ms",
 )

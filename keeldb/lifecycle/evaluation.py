@@ -92,9 +92,14 @@ def _run_arm(
         t0 = time.perf_counter()
         vec = encoder.encode([q["text"]])
         t1 = time.perf_counter()
-        hits = lc.data.search(physical, data=vec, limit=limit, anns_field=vc.field, db_name=vc.db)
+        if vec.any():
+            hits = lc.data.search(
+                physical, data=vec, limit=limit, anns_field=vc.field, db_name=vc.db
+            )[0]
+        else:
+            hits = []  # the model knows nothing of this text (no known terms): no ranking
         t2 = time.perf_counter()
-        ranked.append([h["id"] for h in hits[0]])
+        ranked.append([h["id"] for h in hits])
         total_ms.append((t2 - t0) * 1000.0)
         search_ms.append((t2 - t1) * 1000.0)
         vectors.append(vec[0])

@@ -34,6 +34,21 @@ def test_text_insert_fills_vectors_and_text_search_embeds_the_query(client, tmp_
     assert client.search("docs", data=text, limit=1)[0][0]["id"] == 7  # a bare string works
 
 
+def test_text_the_model_embeds_as_zero_gets_no_hits(client, tmp_path):
+    _bound(client, tmp_path)
+    client.insert("docs", word_rows(20))
+    assert not client.lifecycle.embed("enc:1", [""]).any()  # no terms: a zero vector
+    text = word_rows(1, 7)[0]["text"]
+    hits = client.search("docs", data=["", text, ""], limit=2)
+    alone = client.search("docs", data=[text], limit=2)[0]
+    assert [len(h) for h in hits] == [0, 2, 0]
+    assert [h["id"] for h in hits[1]] == [h["id"] for h in alone] and 7 in [h["id"] for h in alone]
+    assert client.search("docs", data=[""], limit=2) == [[]]
+    # a zero vector given as a vector is still refused: the caller made it
+    with pytest.raises(InvalidArgument, match="zero vector: COSINE similarity is undefined"):
+        client.search("docs", data=[[0.0] * 16], limit=2)
+
+
 def test_binding_survives_reopen(client, tmp_path):
     _bound(client, tmp_path)
     client = reopen(client)

@@ -103,7 +103,6 @@ def test_search_metric_mismatch(docs):
         client.search("docs", data=[vectors[0]], search_params={"metric_type": "IP"})
 
 
-
 def test_zero_query_vector_under_cosine_is_refused(client):
     client.create_collection("cos", dimension=4, metric_type="COSINE")
     client.insert("cos", [{"id": 0, "vector": [1.0, 0.0, 0.0, 0.0]}])
@@ -118,6 +117,7 @@ def test_zero_query_vector_under_cosine_is_refused(client):
     client.create_collection("l2", dimension=4, metric_type="L2")
     client.insert("l2", [{"id": 0, "vector": [1.0, 0.0, 0.0, 0.0]}])
     assert client.search("l2", data=[zero], limit=1)[0][0]["distance"] == pytest.approx(1.0)
+
 
 def test_get_query_count(docs):
     client, _ = docs

@@ -9,6 +9,7 @@ import pytest
 
 import keeldb
 from keeldb import DataType
+from keeldb.engine.query_sample import EVERY, MIN_FOR_TUNING
 from keeldb.errors import FailedPrecondition, IndexNotFound, IndexParamError, InvalidArgument
 from keeldb.index.recall import recall_of, sample_queries
 from tests.conftest import TEST_SETTINGS
@@ -154,3 +155,47 @@ def test_tune_and_estimate_on_given_queries(client):
     assert estimate["queries"] == 60 and estimate["recall"] >= 0.9
     with pytest.raises(InvalidArgument, match="query_vectors"):
         client.estimate_recall("t", query_vectors=[])
+
+
+def test_tuning_moves_to_recorded_queries_once_enough_are_seen(client):
+    data = make(client, params={"recall": 0.9})
+    first = client.describe_index("t", "vector")
+    assert first["tuned_on"] == "sampled" and first["tuned_queries"] == 500
+    assert client.estimate_recall("t", queries=50)["queries_from"] == "sampled"
+    real = sample_queries(data, 2000, seed=7, noise=0.2)
+    searches = EVERY * MIN_FOR_TUNING  # batch-1 searches until the sample is large enough
+    for q in real[: searches - 1]:
+        client.search("t", [q], limit=10)
+    assert client.describe_index("t", "vector")["tuned_on"] == "sampled"
+    client.search("t", [real[searches - 1]], limit=10)  # this one completes the sample
+    # the builder re-tuned on the recorded queries (inline here: background builds are off)
+    retuned = client.describe_index("t", "vector")
+    assert retuned["tuned_on"] == "recorded" and retuned["tuned_queries"] == MIN_FOR_TUNING
+    assert retuned["measured_recall"] >= 0.9 and retuned["recall_ci"][0] >= 0.9
+    recorded = np.stack(real[EVERY - 1 : searches : EVERY])
+    with_them = client.estimate_recall("t", query_vectors=recorded)
+    assert with_them["queries_from"] == "given"
+    by_default = client.estimate_recall("t", queries=100)
+    assert by_default["queries_from"] == "recorded" and by_default["queries"] == 100
+    # more searches do not re-tune again: only growth of the data does
+    for q in real[searches : searches + 2 * EVERY * 10]:
+        client.search("t", [q], limit=10)
+    assert client.describe_index("t", "vector")["tuned_params"] == retuned["tuned_params"]
+    # tune_index without query vectors now measures on the recorded ones too
+    assert client.tune_index("t", "vector", recall=0.95)["tuned_on"] == "recorded"
+
+
+def test_binary_and_sparse_searches_record_nothing(client):
+    schema = keeldb.Client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("bits", DataType.BINARY_VECTOR, dim=16)
+    client.create_collection("b", schema=schema)
+    client.insert("b", [{"id": i, "bits": bytes([i, 255 - i])} for i in range(20)])
+    index = client.prepare_index_params()
+    index.add_index("bits", index_type="BIN_FLAT", metric_type="HAMMING")
+    client.create_index("b", index)
+    client.load_collection("b")
+    for i in range(2 * EVERY):
+        assert client.search("b", [bytes([i, i])], limit=3)[0]
+    _, coll = client._engine.collection("default", "b")
+    assert coll.query_samples == {}
