@@ -5,7 +5,7 @@
     python -m bench.indexes --dataset synthetic --rows 1000000 --quick --targets "" \
         --out bench/results/indexes-synthetic-1m.json                      # 1M x 128
     python -m bench.indexes --only none --milvus-lite --quick --targets "" \
-        --out bench/results/indexes-debian-lite.json                      # Milvus Lite only
+        --out /tmp/lite.json                                               # Milvus Lite only
 
 **Corpus**: ``/work/shared/data/debian/minilm-f16.npy`` (63,666 Debian package
 descriptions embedded with all-MiniLM-L6-v2, 384-d, float16), cast to float32
@@ -13,7 +13,8 @@ and re-normalised; metric COSINE. ``--rows`` takes the first rows only.
 
 **Queries** (``--query-source``): ``text`` (default) embeds the synopses of
 ``queries-dev.jsonl`` with the same model (held-out: never rows of the corpus;
-cached under ``~/.cache/keeldb-bench``); ``self`` uses corpus rows (seeded) and
+cached under ``~/.cache/keeldb-bench``) and takes them in a seeded random order
+(the file is sorted by corpus region); ``self`` uses corpus rows (seeded) and
 removes each query's own row from the ground truth and from every answer.
 
 **Ground truth**: exact top-10 by cosine in float64 with numpy
@@ -49,8 +50,8 @@ cores, every query, the better of two runs; recall comes from this run.
 
 **AUTOINDEX** at each ``--targets`` recall: ``keeldb.index.autotune.tune`` on
 the corpus, twice: on held-in queries (500 corpus rows plus noise: what it does
-before a collection has seen searches) and, for text queries, on the 500 dev
-queries after the measured ones (``recorded``: what it does once a collection
+before a collection has seen searches) and, for text queries, on 500 other dev
+queries, none of the measured ones (``recorded``: what it does once a collection
 has recorded its users' queries, ``keeldb.engine.query_sample``); then each
 chosen configuration is measured on the held-out queries like any sweep point and
 set against the best hand-picked sweep point reaching at least the same
@@ -101,6 +102,8 @@ RawSearch = Callable[[np.ndarray, int, Any], np.ndarray]
 BATCH1_PASSES = 3
 #: real queries AUTOINDEX is also tuned on (``recorded_queries``)
 RECORDED_QUERIES = 500
+#: the seed of the text queries' order (``shuffled_text_queries``)
+TEXT_QUERY_ORDER_SEED = 11
 
 
 @dataclass
@@ -180,7 +183,7 @@ def load_corpus(rows: int | None) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def load_text_queries(limit: int) -> np.ndarray:
+def load_text_queries(limit: int | None) -> np.ndarray:
     cache = CACHE / "debian-queries-dev-minilm.npy"
     if cache.exists():
         return np.load(cache)[:limit]
@@ -197,25 +200,32 @@ def load_text_queries(limit: int) -> np.ndarray:
     return embedded[:limit]
 
 
+def shuffled_text_queries() -> np.ndarray:
+    """Every embedded dev query in a seeded random order: the file is sorted by the
+    relevant package, i.e. by corpus region, so its head and tail are different
+    populations of queries."""
+    queries = load_text_queries(None)
+    order = np.random.default_rng(TEXT_QUERY_ORDER_SEED).permutation(len(queries))
+    return np.ascontiguousarray(queries[order], dtype=np.float32)
+
+
 def load_queries(source: str, corpus: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """(queries, own corpus row per query or -1)."""
     if source == "text":
-        queries = load_text_queries(count)
-        return np.ascontiguousarray(queries, dtype=np.float32), np.full(len(queries), -1)
+        queries = shuffled_text_queries()[:count]
+        return queries, np.full(len(queries), -1)
     rows = np.sort(np.random.default_rng(7).choice(len(corpus), count, replace=False))
     return np.ascontiguousarray(corpus[rows]), rows
 
 
 def recorded_queries(args: argparse.Namespace) -> np.ndarray | None:
     """Real queries to tune AUTOINDEX on, as a collection records its users' queries:
-    the ``RECORDED_QUERIES`` text queries after the measured ones (None when the
-    queries are not text or too few are left)."""
+    the ``RECORDED_QUERIES`` shuffled text queries after the measured ones (None when
+    the queries are not text or too few are left)."""
     if args.dataset != "debian" or args.query_source != "text":
         return None
-    texts = load_text_queries(args.queries + RECORDED_QUERIES)[args.queries :]
-    if len(texts) < RECORDED_QUERIES:
-        return None
-    return np.ascontiguousarray(texts, dtype=np.float32)
+    texts = shuffled_text_queries()[args.queries : args.queries + RECORDED_QUERIES]
+    return texts if len(texts) == RECORDED_QUERIES else None
 
 
 @dataclass
@@ -556,6 +566,7 @@ def main(argv: list[str] | None = None) -> None:
             + " ".join(argv if argv is not None else sys.argv[1:]),
             "machine": {**host, "loadavg_end": list(os.getloadavg())},
             "complete": complete,
+            "batch1_method": "passes",  # bench.indexes_report.BATCH1_METHODS
             "corpus": {
                 "path": path,
                 "rows": len(corpus),
@@ -589,7 +600,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.milvus_lite:
         from bench.indexes_milvus_lite import lite_sweeps
 
-        lite += lite_sweeps(corpus, queries, truth.recall, METRIC, batch1, args.quick)
+        lite += lite_sweeps(corpus, queries, truth.recall, METRIC, batch1)
     targets = [float(t) for t in args.targets.split(",") if t]
     auto += run_autoindex(corpus, queries, truth, own, batch1, targets, sweeps, built, kept,
                           recorded_queries(args))  # fmt: skip

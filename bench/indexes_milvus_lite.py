@@ -39,14 +39,11 @@ def lite_sweeps(
     recall_of: Callable[[np.ndarray], float],
     metric: str,
     batch1: int,
-    quick: bool,
 ) -> list[dict[str, Any]]:
     from pymilvus import DataType, MilvusClient
 
     out = []
     for name, index_type, build, key, values in SPECS:
-        if quick:  # one mid setting each: Lite's searches are slow on a large corpus
-            values = values[len(values) // 2 :][:1]
         folder = Path(tempfile.mkdtemp(prefix="keel-lite-"))
         try:
             client = MilvusClient(str(folder / "bench.db"))

@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+#: how batch-1 latency was timed (results before ``batch1_method`` was recorded interleaved)
+BATCH1_METHODS = {
+    "interleaved": "keeldb and the raw library interleaved query by query, in alternating order)",
+    "passes": "keeldb and the raw library in whole passes over the queries, three each, "
+    "alternating; per query the median of its passes, then the median over queries)",
+}
+
 
 def _mb(value: float) -> str:
     return f"{value / 2**20:.1f}"
@@ -28,7 +35,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         f"Corpus: {c['rows']:,} × {c['dim']} ({c['path']}), {c['metric']}. Queries: "
         f"{q['count']:,} ({_query_words(q['source'])}); recall@{q['k']} against exact "
         f"search; batch 1 over the first {q['batch1_count']} queries (FAISS single-thread, "
-        "keeldb and the raw library interleaved query by query, in alternating order), "
+        + BATCH1_METHODS[result.get("batch1_method", "interleaved")]
+        + ", "
         "batch 100 over all queries on all cores. *raw* = the library called directly "
         "on the same built structure; overhead = (keeldb − raw) / raw median latency at batch 1.",
         "",

@@ -8,9 +8,10 @@ optionally the index already built for the spec (reused, not rebuilt).
    engine passes the collection's recorded recent queries,
    :mod:`keeldb.engine.query_sample`), else
    :func:`~keeldb.index.recall.sample_queries` draws ``queries`` held-in
-   queries (seeded); exact search over all the vectors gives the true top ``k``. Recall is tie-aware
-   (:func:`~keeldb.index.recall.recall_by_score`, on true float64 scores, so
-   quantised indexes are judged by what they return, not what they estimate).
+   queries (seeded); exact search over all the vectors gives the true top
+   ``k``. Recall is tie-aware (:func:`~keeldb.index.recall.recall_by_score`,
+   on true float64 scores, so quantised indexes are judged by what they
+   return, not what they estimate).
 2. **Candidates** (build configurations). A spec of a fixed type (HNSW,
    IVF_FLAT, ...) keeps the user's build; only its search parameters are tuned.
    AUTOINDEX tries HNSW with Milvus's autoIndex params (M=18,
