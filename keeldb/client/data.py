@@ -9,6 +9,8 @@ one list of hits per query vector, each hit ``{"id", "distance", "entity"}``.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from keeldb.client.boundary import translates_storage_errors
 from keeldb.client.filter_cache import cached_filter
 from keeldb.client.query_vectors import (
     field_search_metric,
+    fit_magnitudes,
     refuse_zero_cosine_queries,
     typed_query_vectors,
 )
@@ -48,6 +51,11 @@ from keeldb.storage.fs import storage_error
 from keeldb.types import DataType, MetricType
 
 _COUNT = "count(*)"
+# The batch-1 fast path's dot product overflows to inf on huge rows, which then take
+# the full checks (``fit_magnitudes``); numpy's warning about it tells the caller nothing.
+warnings.filterwarnings(
+    "ignore", "overflow encountered in dot", RuntimeWarning, module=re.escape(__name__)
+)
 #: the query vectors of a memoised search template (``SearchRequest.with_queries`` fills them)
 _NO_QUERIES = np.empty((0, 0), dtype=np.float32)
 _FLOAT32 = np.dtype(np.float32)
@@ -510,7 +518,7 @@ def _query_vectors(
         raise InvalidArgument("query vectors must not contain NaN or infinite values")
     if metric is MetricType.COSINE:
         refuse_zero_cosine_queries(arr, field)
-    return np.ascontiguousarray(arr)
+    return fit_magnitudes(np.ascontiguousarray(arr), field, metric)
 
 
 def _blank_texts(given: Any, embedded: Any, metric: MetricType) -> np.ndarray | None:

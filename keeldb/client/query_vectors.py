@@ -46,7 +46,7 @@ def typed_query_vectors(
     queries = np.ascontiguousarray(column, dtype=np.float32)
     if metric is MetricType.COSINE:
         refuse_zero_cosine_queries(queries, field)
-    return queries
+    return fit_magnitudes(queries, field, metric)
 
 
 def refuse_zero_cosine_queries(queries: np.ndarray, field: str) -> None:
@@ -59,6 +59,33 @@ def refuse_zero_cosine_queries(queries: np.ndarray, field: str) -> None:
             "is undefined for it",
             hint="search with a non-zero vector, or use the IP or L2 metric",
         )
+
+
+def fit_magnitudes(queries: np.ndarray, field: str, metric: MetricType | None) -> np.ndarray:
+    """``queries`` whose squared lengths overflow float32 made searchable, or refused.
+
+    Finite but huge values (~1e19 and up) overflow float32 distance arithmetic, and
+    every distance to them comes out infinite: the search would answer nothing.
+    Under COSINE only the direction counts, so such rows are rescaled (in float64)
+    to unit length; under L2 the distances themselves overflow, so they are refused.
+    """
+    with np.errstate(over="ignore"):
+        squares = np.einsum("ij,ij->i", queries, queries)
+    huge = ~np.isfinite(squares)
+    if not huge.any():
+        return queries
+    if metric is MetricType.L2:
+        row = int(np.flatnonzero(huge)[0])
+        raise InvalidArgument(
+            f"query vector {row} of field '{field}' is too large for L2: its squared "
+            "length overflows float32, so every distance to it would be infinite",
+            hint="scale the query vectors down",
+        )
+    if metric is MetricType.COSINE:
+        rows = queries[huge].astype(np.float64)
+        queries = queries.copy()
+        queries[huge] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return queries
 
 
 def _as_rows(data: Any, field: FieldSchema) -> Any:

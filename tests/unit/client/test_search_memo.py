@@ -107,7 +107,15 @@ def test_query_vectors_are_checked_on_every_call(client):
     with pytest.raises(InvalidArgument, match="NaN"):
         client.search("a", data=[np.array([np.inf, 0, 0, 0], dtype=np.float32)], limit=1)
     huge = np.full(4, 3e38, dtype=np.float32)  # finite, though its dot product overflows
-    assert len(client.search("a", data=[huge], limit=1)) == 1  # accepted, not refused
+    with pytest.raises(InvalidArgument, match="too large for L2: its squared length overflows"):
+        client.search("a", data=[huge], limit=1)  # every L2 distance to it would be inf
+    with pytest.raises(InvalidArgument, match="query vector 1 .* too large for L2"):
+        client.search("a", data=[[1.0] * 4, [3e38] * 4], limit=1)
+    # under COSINE only its direction counts: it is rescaled and answers like a unit vector
+    c = _make(client, "c", 100, metric="COSINE")
+    direction = c[7] / np.linalg.norm(c[7])
+    assert _ids(client.search("c", data=[direction * 1e38], limit=1)) == [107]
+    assert _ids(client.search("c", data=[(direction * 1e38).tolist()], limit=1)) == [107]
     strided = np.ascontiguousarray(np.stack([a[2], a[2]], axis=1)).T[0]  # a non-contiguous row
     assert not strided.flags.c_contiguous
     assert _ids(client.search("a", data=[strided], limit=1)) == [2]
