@@ -62,6 +62,17 @@ PROGRAMS = {
         "vectors=vectors.tolist()))",
         "c.close()",
     ),
+    "qdrant-edge": (
+        """
+        from qdrant_edge import (Distance, EdgeConfig, EdgeShard, EdgeVectorParams, Point,
+                                 UpdateOperation)
+        c = EdgeShard.create(path, EdgeConfig(vectors={"v": EdgeVectorParams(
+            size=DIM, distance=Distance.Cosine)}))
+        """,
+        'c.update(UpdateOperation.upsert_points([Point(lo + i, {"v": v}) '
+        "for i, v in enumerate(vectors)]))",
+        "c.close()",
+    ),
     "chroma": (
         """
         import chromadb

@@ -27,7 +27,9 @@ from bench.suite.adapters import ADAPTERS
 from bench.systems import disk_bytes
 
 REPO = Path(__file__).resolve().parents[2]
-PEERS = ("qdrant-client", "chromadb", "lancedb", "hnswlib", "milvus-lite", "pymilvus")
+PEERS = (
+    "qdrant-client", "qdrant-edge-py", "chromadb", "lancedb", "hnswlib", "milvus-lite", "pymilvus",
+)  # fmt: skip
 
 
 def versions() -> dict[str, str | None]:
