@@ -326,13 +326,15 @@ SYSTEMS: dict[str, type] = {
 }
 
 
-def disk_bytes(path: str) -> int:
-    """Apparent size of every file under ``path``."""
+def disk_bytes(path: str, *, allocated: bool = False) -> int:
+    """Size of every file under ``path``: apparent, or with ``allocated`` the blocks
+    the files occupy (what ``du`` counts; less for sparse, preallocated files)."""
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
             with contextlib.suppress(FileNotFoundError):
-                total += os.lstat(os.path.join(root, name)).st_size
+                st = os.lstat(os.path.join(root, name))
+                total += st.st_blocks * 512 if allocated else st.st_size
     return total
 
 

@@ -101,6 +101,7 @@ def run_system(system: str, data_dir: Path, work: Path, repeats: int, opts: dict
         say(f"{system}: repeat {r + 1}/{repeats} ingest")
         ingest = _phase("ingest", system, data_dir, path, work, {"batch": opts["batch"]})
         ingest["disk_bytes"] = disk_bytes(str(path))
+        ingest["disk_allocated_bytes"] = disk_bytes(str(path), allocated=True)
         say(f"{system}: repeat {r + 1}/{repeats} search")
         search_opts = {k: v for k, v in opts.items() if k != "batch"}
         search = _phase("search", system, data_dir, path, work, search_opts)
