@@ -94,6 +94,8 @@ def test_use_database_is_part_of_the_memo(client):
         client.search("a", data=[a[0]], limit=1)
 
 
+# pytest's own warning filters override the module filter in keeldb.client.data
+@pytest.mark.filterwarnings("ignore:overflow encountered in dot:RuntimeWarning")
 def test_query_vectors_are_checked_on_every_call(client):
     a = _make(client, "a", 0)
     client.search("a", data=[a[0]], limit=1)
