@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--batch", type=int, default=1000, help="rows per insert call")
     run.add_argument("--batch1-queries", type=int, default=300)
     run.add_argument("--filter-queries", type=int, default=200)
+    run.add_argument(
+        "--filter-budget-s", type=float, default=60.0,
+        help="seconds per filtered point; a slower system is measured on fewer queries (min 10)",
+    )  # fmt: skip
     run.add_argument("--concurrent-s", type=float, default=3.0, help="seconds per client count")
     run.add_argument("--keeldb-commit", help="benchmark keeldb/ as of this commit (git archive)")
     run.add_argument("--work", help="scratch directory (default: a temporary one)")
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": args.batch,
         "batch1_queries": args.batch1_queries,
         "filter_queries": args.filter_queries,
+        "filter_budget_s": args.filter_budget_s,
         "concurrent_s": args.concurrent_s,
     }
     out_path = Path(args.out) if args.out else RESULTS / f"{args.dataset}.json"

@@ -95,18 +95,20 @@ def _sweep(system: Adapter, data: datasets.Dataset, n1: int) -> list[dict[str, A
     return points
 
 
-def _filtered(system: Adapter, data: datasets.Dataset, params: list, nf: int) -> dict[str, list]:
+def _filtered(
+    system: Adapter, data: datasets.Dataset, params: list, nf: int, budget_s: float
+) -> dict[str, list]:
     out: dict[str, list] = {}
     for flt in data.filters:
         truth = data.filtered_truth[flt.name]
         out[flt.name] = []
         for label, param in params:
             search = system.searcher(param, flt)
-            p = measure.point(search, data.queries[:nf], truth, data.vectors, "batch1")
+            p = measure.point(search, data.queries[:nf], truth, data.vectors, "batch1", budget_s)
             p.update(param=param, at=label)
             out[flt.name].append(p)
             _say(f"  {system.name} filter {flt.name} {label} {param}: recall {p['recall']:.3f}, "
-                 f"{p['qps']:,.0f} QPS")  # fmt: skip
+                 f"{p['qps']:,.1f} QPS over {p['queries']} queries")  # fmt: skip
     return out
 
 
@@ -132,7 +134,7 @@ def run_search(system: Adapter, data: datasets.Dataset, args: argparse.Namespace
     at = [("operating", op_param)]
     if system.params[-1] != op_param:
         at.append(("max", system.params[-1]))
-    filtered = _filtered(system, data, at, args.filter_queries)
+    filtered = _filtered(system, data, at, args.filter_queries, args.filter_budget_s)
 
     concurrency = []
     if system.served and args.concurrent_s > 0:
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--batch1-queries", type=int, default=300)
     parser.add_argument("--filter-queries", type=int, default=200)
+    parser.add_argument("--filter-budget-s", type=float, default=60.0)
     parser.add_argument("--concurrent-s", type=float, default=3.0)
     args = parser.parse_args(argv)
     system = ADAPTERS[args.system]()

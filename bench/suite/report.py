@@ -126,8 +126,7 @@ def filtered_table(systems: dict[str, dict], filters: list[dict], selectivity: d
                 pts = [p for p in filt.get(f["name"], []) if p.get("at") == at]
                 if not pts:
                     break
-                p = pts[0]
-                cells.append(f"{one(p['recall'], '{:.3f}')} / {one(p['qps'], '{:,.0f}')}")
+                cells.append(_filtered_cell(pts[0]))
             if cells:
                 param = _param(s, pts[0]) if at else "-"
                 rows.append([name, f"{at} ({param})", *cells])
@@ -137,6 +136,34 @@ def filtered_table(systems: dict[str, dict], filters: list[dict], selectivity: d
         for f in filters
     ]
     return table(header, rows)
+
+
+def first_query_table(systems: dict[str, dict], filters: list[dict]) -> list[str]:
+    """The first query of each filter at the operating parameter: what a filter no
+    cache has seen costs (the sweep's queries repeat one filter, as a tenant would)."""
+    rows = []
+    for name, s in systems.items():
+        filt = s["summary"]["search"]["filtered"]
+        cells = []
+        for f in filters:
+            pts = [p for p in filt.get(f["name"], []) if p.get("at") == "operating"]
+            cells.append(one(pts[0].get("first_ms"), "{:,.2f}") if pts else "-")
+        if any(c != "-" for c in cells):
+            rows.append([name, *cells])
+    if not rows:
+        return []
+    header = ["system"] + [f"{f['name'].replace('pct', '%')}: first query ms" for f in filters]
+    return table(header, rows)
+
+
+def _filtered_cell(p: dict) -> str:
+    """recall / QPS; below 10 QPS with a decimal, and the query count where the time
+    budget cut the point short (``--filter-budget-s``)."""
+    fmt = "{:,.1f}" if (med(p["qps"]) or 0) < 10 else "{:,.0f}"
+    cell = f"{one(p['recall'], '{:.3f}')} / {one(p['qps'], fmt)}"
+    if p.get("budget_stopped"):
+        cell += f" ({one(p['queries'], '{:,.0f}')} queries)"
+    return cell
 
 
 def concurrent_table(systems: dict[str, dict]) -> list[str]:
@@ -216,7 +243,9 @@ def markdown(result: dict, plot_name: str) -> str:
         "",
         f"Dataset: {d['rows']:,} x {d['dim']}, {d['metric']}, {d['queries']:,} queries "
         f"(batch-1 figures over the first {min(opts['batch1_queries'], d['queries'])}, "
-        f"filtered over the first {min(opts['filter_queries'], d['queries'])}); "
+        f"filtered over the first {min(opts['filter_queries'], d['queries'])}"
+        + (f", at most {opts['filter_budget_s']:g} s a point" if "filter_budget_s" in opts else "")
+        + "); "
         f"ingest in batches of {opts['batch']:,} rows with payload fields `{d['str_field']}`, "
         f"`{d['int_field']}`. Figures are medians over the repeats, (min-max) where shown.",
         "",
@@ -238,6 +267,12 @@ def markdown(result: dict, plot_name: str) -> str:
         *filtered_table(systems, d["filters"], d["selectivity"]),
         "",
     ]
+    first = first_query_table(systems, d["filters"])
+    if first:
+        out += ["The first query of each filter (before the warm-up, operating parameter): "
+                "what a filter that no cache has seen costs; the figures above repeat one "
+                "filter over their queries, as a tenant or category filter repeats.", "",
+                *first, ""]  # fmt: skip
     conc = concurrent_table(systems)
     if conc:
         out += ["## Concurrent clients (served systems, batch 1, operating parameter)", "",

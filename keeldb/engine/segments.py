@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from keeldb.caches import forget_segment, new_token
 from keeldb.index import VectorIndex
-from keeldb.query.json_cache import forget_segment, new_token
 from keeldb.query.pk_index import PkIndex, key_array
 from keeldb.query.scalar_index import ScalarIndex, value_family
 from keeldb.query.snapshot import SegmentView

@@ -18,13 +18,23 @@ Invariants:
 
 Scoring runs in FAISS's brute-force kernels (BLAS for batches), which release
 the GIL, so concurrent calls run in parallel.
+
+Gathering the allowed rows can cost more than scoring them (10% of 64k × 384
+floats: 1.3 ms to gather, 0.4 ms to score). When an index falls back to exact
+search over a *read-only* ``allowed`` mask — a sealed segment's cached filter
+result (``query/filter_results.py``), which never changes — the gathered rows
+are kept in :data:`GATHERED`, keyed by the identities of the vectors and the
+mask (checked through weak references, so a recycled ``id`` never answers).
 """
 
 from __future__ import annotations
 
+import weakref
+
 import faiss
 import numpy as np
 
+from keeldb.caches import SegmentCache
 from keeldb.index.base import as_matrix, check_allowed, check_k, coerce_metric, normalized
 from keeldb.index.binary_exact import binary_exact_search
 from keeldb.index.hits import SearchHits, empty_hits, fill_hits
@@ -35,6 +45,9 @@ from keeldb.types import BINARY_METRICS, MetricType
 
 #: metrics (and their names) that :func:`exact_search` hands to the binary search
 _BINARY_METRIC_NAMES = frozenset([*BINARY_METRICS, *(m.value for m in BINARY_METRICS)])
+
+#: gathered rows of read-only masks; the key's first item is not a segment token
+GATHERED = SegmentCache(256 << 20)
 
 
 def faiss_metric(metric: MetricType) -> int:
@@ -88,10 +101,30 @@ def exact_search_prepared(
 
     ``vectors`` and ``queries`` must be C-contiguous float32 of one dimension and,
     for COSINE, already unit-normalised (as an index stores them); ``allowed`` a
-    checked bool mask or None. Skips every copy but the gather.
+    checked bool mask or None. Skips every copy but the gather, which is cached for
+    a read-only ``allowed`` (module docstring).
     """
-    base, row_ids = gather_rows(vectors, allowed)
+    if allowed is not None and not allowed.flags.writeable:
+        base, row_ids = _gather_cached(vectors, allowed)
+    else:
+        base, row_ids = gather_rows(vectors, allowed)
     return _search_base(base, row_ids, queries, k, metric, bounds)
+
+
+def _gather_cached(
+    vectors: np.ndarray, allowed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    key = ("gathered", id(vectors), id(allowed))
+    entry = GATHERED.get(key)
+    if entry is not None and entry[0]() is vectors and entry[1]() is allowed:
+        return entry[2], entry[3]
+    base, row_ids = gather_rows(vectors, allowed)
+    if row_ids is not None:  # shared from now on: nobody may write to them
+        base.flags.writeable = False
+        row_ids.flags.writeable = False
+        entry = (weakref.ref(vectors), weakref.ref(allowed), base, row_ids)
+        GATHERED.put(key, entry, base.nbytes + row_ids.nbytes)
+    return base, row_ids
 
 
 def gather_rows(

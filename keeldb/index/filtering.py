@@ -15,6 +15,9 @@ scoring one vector exactly). Routes, as counted in ``SearchHits.plan``:
    64)`` rows. A query with at least ``k`` allowed rows among them is answered
    from the probe (**postfilter**): those are the nearest allowed rows the index
    sees at this effort anyway.
+   When even a typical query (``P·s`` allowed rows in its probe, fewer than
+   ``k``) would be sent exact by step 3, the probe is skipped: **exact** for the
+   whole batch.
 3. For the remaining queries the probe measures the *local* selectivity
    ``ŝ = (allowed_in_probe + w·s) / (P + w)`` (``s`` = global selectivity, ``w``
    = prior weight), which exposes filters correlated with the query (one that
@@ -151,9 +154,17 @@ def _search_restricted(
     metric: MetricType,
     policy: FilterPolicy,
 ) -> SearchHits:
-    hits = empty_hits(len(queries), k, metric)
     allowed, m = restriction.allowed, restriction.count
     probe_k = max(k, effort, policy.min_probe)
+    selectivity = m / len(allowed)
+    expected = probe_k * selectivity
+    if expected < k:
+        typical = _raised_efforts(np.array([expected]), probe_k, selectivity, effort, policy)[0]
+        if backend.effort_cost_rows(int(typical)) >= backend.exact_cost_rows(m):
+            # a typical query's probe could not answer it and would send it exact:
+            # skip probing (a filter correlated with the query is still exact, just slower)
+            return backend.search_exact(queries, k, allowed)
+    hits = empty_hits(len(queries), k, metric)
     scores, ids = backend.search_unrestricted(queries, probe_k, effort)
     passing = (ids >= 0) & allowed[np.maximum(ids, 0)]
     found = passing.sum(axis=1)
@@ -171,7 +182,7 @@ def _search_restricted(
     hits.plan["postfilter"] = len(answered)
 
     rest = np.flatnonzero(found < k)
-    efforts = _raised_efforts(found[rest], probe_k, m / len(allowed), effort, policy)
+    efforts = _raised_efforts(found[rest], probe_k, selectivity, effort, policy)
     exact_cost = backend.exact_cost_rows(m)
     to_exact = [np.empty(0, dtype=np.int64)]
     searched = 0

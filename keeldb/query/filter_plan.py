@@ -262,7 +262,8 @@ class SegmentPlanner:
             return out if cand is None else out & cand
         rows = np.nonzero(cand)[0]
         columns = sorted({r.column for r in ast.walk(node) if isinstance(r, ast.Ref)})
-        subset = table.select(columns).take(pa.array(rows))
+        # a constant condition still needs one column: a table of none has no rows
+        subset = table.select(columns or table.column_names[:1]).take(pa.array(rows))
         source = SegmentJson(seg.cache_token, table, rows) if seg.cache_token else None
         true, false = self.compiled.evaluate_node(node, subset, source)
         out = np.zeros(self.n, dtype=bool)

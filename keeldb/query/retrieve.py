@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from keeldb.expr import CompiledFilter
-from keeldb.query.filter_plan import filter_rows
+from keeldb.query.filter_results import segment_filter_mask
 from keeldb.query.output import OutputSpec, materialize
 from keeldb.query.pk_index import key_array
 from keeldb.query.snapshot import SegmentView, Snapshot
@@ -122,20 +122,20 @@ def _segment_mask(
         if trace is not None:
             trace.append("not in the requested partitions")
         return None
-    mask = seg.alive.copy()
+    mask = seg.alive  # new arrays below, never in place: the filter cache keys on this one
     if keys is not None:
-        mask &= _key_mask(seg, keys, pk_name)
+        mask = mask & _key_mask(seg, keys, pk_name)
     part = seg.partition_mask(request.partition_ids)
     if part is not None:
-        mask &= part
+        mask = mask & part
     if request.pk_after is not None:
-        mask &= key_array(seg.table.column(pk_name)) > request.pk_after
+        mask = mask & (key_array(seg.table.column(pk_name)) > request.pk_after)
     if row_filter is not None and mask.any():
         if not row_filter.may_match(seg.stats):
             if trace is not None:
                 trace.append("min/max statistics rule out a match")
             return None
-        mask = filter_rows(row_filter, seg, mask, trace)
+        mask = segment_filter_mask(row_filter, seg, mask, trace)
     return mask
 
 

@@ -26,7 +26,7 @@ from keeldb.errors import InvalidArgument
 from keeldb.expr import CompiledFilter
 from keeldb.index import exact_search
 from keeldb.index.range_search import RangeBounds
-from keeldb.query.filter_plan import filter_rows
+from keeldb.query.filter_results import segment_filter_mask
 from keeldb.query.output import OutputSpec, materialize
 from keeldb.query.snapshot import SegmentView, Snapshot
 from keeldb.types import DataType, MetricType
@@ -169,7 +169,7 @@ def _search_segment(
     if request.filter is not None:
         if not request.filter.may_match(seg.stats):
             return None
-        mask = filter_rows(request.filter, seg, mask)
+        mask = segment_filter_mask(request.filter, seg, mask)
     if extra is not None:
         more = extra(seg)
         if more is not None:

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 import keeldb
 import keeldb.query.filter_plan as plan
 from keeldb import DataType
+from keeldb.caches import new_token
 from keeldb.errors import FilterError
 from keeldb.expr import compile_filter
-from keeldb.query.json_cache import new_token
 from keeldb.query.scalar_index import ScalarIndex
 from keeldb.query.snapshot import SegmentView
 from tests.property.test_filter_reference import FIELDS, condition, tables

@@ -6,6 +6,10 @@ Lite's gRPC server (pymilvus) all take the same schema, index params, row-dict
 inserts and search calls; subclasses only say how a client is made, how the
 index is awaited and how the system is shut down.
 
+The filter fields get an INVERTED scalar index, as Milvus's documentation
+recommends for filtered fields (Milvus Lite implements only INVERTED); Qdrant
+Edge and LanceDB get their own payload / scalar indexes likewise.
+
 Rows go in as row dicts with the vector as a float32 numpy row (pymilvus and
 keeldb both accept it), batches of ``--batch`` rows; search asks for ids only.
 """
@@ -84,6 +88,8 @@ class MilvusShaped(Adapter):
             metric_type=spec.metric,
             params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION},
         )
+        for name in (spec.str_field, spec.int_field):
+            index.add_index(field_name=name, index_type="INVERTED")
         self.client.create_collection(COLLECTION, schema=schema, index_params=index)
 
     def prepare(self, batch: Batch) -> Any:

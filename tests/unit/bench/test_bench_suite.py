@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.suite import datasets, report
+from bench.suite import datasets, measure, report
 from bench.suite.adapters import ALL
 from bench.suite.adapters.chroma import Chroma
 from bench.suite.adapters.lance import LanceDB
@@ -125,6 +125,29 @@ def test_qps_at_picks_the_first_point_reaching_the_target():
     assert report.qps_at(sweep, "batch1", 0.95)["param"] == 32
     assert report.qps_at(sweep, "batch1", 0.99)["param"] == 64
     assert report.qps_at(sweep, "batch1", 0.999) is None
+
+
+def test_a_time_budget_stops_a_slow_filtered_point_after_at_least_ten_queries(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
+
+    def slow(queries):  # 1 "second" a query, always the rows 0..9
+        clock[0] += 1.0
+        return [list(range(10))] * len(queries)
+
+    queries = np.zeros((100, 2), dtype=np.float32)
+    truth = np.tile(np.arange(10), (100, 1))
+    base = np.zeros((10, 2), dtype=np.float32)
+    p = measure.point(slow, queries, truth, base, "batch1", budget_s=3.0)
+    assert p["queries"] == measure.MIN_BUDGET_QUERIES and p["budget_stopped"]
+    assert p["recall"] == 1.0 and p["qps"] == pytest.approx(1.0)
+    assert p["first_ms"] == pytest.approx(1000.0)  # the first warm-up call, timed apart
+    p = measure.point(slow, queries, truth, base, "batch1", budget_s=40.0)
+    assert p["queries"] == 41 and p["budget_stopped"]
+    p = measure.point(slow, queries[:20], truth, base, "batch1", budget_s=None)
+    assert p["queries"] == 20 and not p["budget_stopped"]
+    cell = report._filtered_cell({"recall": 1.0, "qps": 0.8, "queries": 12, "budget_stopped": True})
+    assert cell == "1.000 / 0.8 (12 queries)"
 
 
 # -- smoke: every adapter, end to end, in fresh processes --------------------------------------

@@ -108,6 +108,22 @@ def test_raised_effort_that_costs_more_than_a_scan_goes_exact(clustered):
     assert hits.plan == {"postfilter": 0, "index": 0, "exact": 20}
 
 
+@pytest.mark.parametrize(("cost_per_effort", "probes"), [(1.0, False), (0.1, True)])
+def test_probe_is_skipped_when_a_typical_query_would_go_exact(clustered, cost_per_effort, probes):
+    """5% allowed: a 64-row probe holds ~3 allowed rows, fewer than k = 10, so a typical
+    query's effort is raised 2^5-fold (to 512): dearer than scanning the 100 rows at 1
+    row scan per unit of effort (no probe), cheaper at 0.1 (probe as usual)."""
+    vectors, queries = clustered
+    allowed = np.zeros(2000, bool)
+    allowed[np.random.default_rng(3).choice(2000, 100, replace=False)] = True
+    backend = ScriptedBackend(vectors, cost_per_effort=cost_per_effort)
+    hits = search_planned(backend, queries, 10, allowed, 2000, 16, L2)
+    assert (backend.routes()[0] == "unrestricted") == probes
+    if not probes:
+        assert backend.routes() == ["exact"] and hits.plan == {"exact": 20}
+    np.testing.assert_array_equal(hits.ids, truth(vectors, queries, 10, allowed))
+
+
 def test_short_restricted_results_are_redone_exactly(clustered):
     vectors, queries = clustered
     allowed = np.zeros(2000, bool)

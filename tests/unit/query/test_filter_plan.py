@@ -8,8 +8,8 @@ import pytest
 
 import keeldb
 from keeldb import DataType
-from keeldb.query import json_cache
-from keeldb.query.json_cache import JsonCache
+from keeldb.caches import SegmentCache
+from keeldb.query import filter_results, json_cache
 
 N = 2_000
 
@@ -159,8 +159,18 @@ def test_explain_reports_skipped_segments(coll):
     assert coll.explain("c", "").startswith("filter: (none)")
 
 
-def test_json_paths_of_sealed_segments_are_parsed_once(coll, monkeypatch):
-    paths, docs = JsonCache(), JsonCache()
+@pytest.fixture
+def no_filter_results(monkeypatch):
+    """Filter results are cached above the JSON caches: off, so every query parses."""
+    monkeypatch.setattr(filter_results, "MASKS", SegmentCache(0))
+
+
+def _json_caches(docs_max_bytes=json_cache.DEFAULT_DOCS_MAX_BYTES):
+    return SegmentCache(json_cache.DEFAULT_MAX_BYTES), SegmentCache(docs_max_bytes)
+
+
+def test_json_paths_of_sealed_segments_are_parsed_once(coll, monkeypatch, no_filter_results):
+    paths, docs = _json_caches()
     monkeypatch.setattr(json_cache, "PATHS", paths)
     monkeypatch.setattr(json_cache, "DOCS", docs)
     first = _ids(coll, "c", 'meta["k"] == 2 or extra == 4')
@@ -175,9 +185,9 @@ def test_json_paths_of_sealed_segments_are_parsed_once(coll, monkeypatch):
     assert len(paths) == 3 and docs.hits == parsed + 1
 
 
-def test_path_values_survive_documents_that_do_not_fit(coll, monkeypatch):
+def test_path_values_survive_documents_that_do_not_fit(coll, monkeypatch, no_filter_results):
     """Documents are far larger than path values: they must not evict them."""
-    paths, docs = JsonCache(), JsonCache(max_bytes=1)  # no document fits
+    paths, docs = _json_caches(docs_max_bytes=1)  # no document fits
     monkeypatch.setattr(json_cache, "PATHS", paths)
     monkeypatch.setattr(json_cache, "DOCS", docs)
     _ids(coll, "c", 'meta["k"] == 2')
@@ -187,7 +197,7 @@ def test_path_values_survive_documents_that_do_not_fit(coll, monkeypatch):
 
 
 def test_the_cache_is_bounded_by_bytes():
-    cache = JsonCache(max_bytes=1000)
+    cache = SegmentCache(max_bytes=1000)
     for key in [(1, "a"), (1, "b"), (2, "a"), (2, "b")]:
         cache.put(key, key[1], 240)
     assert cache.get((1, "a")) == "a"  # now the most recently used
