@@ -35,7 +35,9 @@ class SegmentCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
-        self._lock = threading.Lock()
+        # reentrant: a weak-reference callback that discards an entry may run while
+        # this thread is inside the cache (a value freed by an eviction)
+        self._lock = threading.RLock()
         self.hits = 0
         self.misses = 0
 
@@ -59,6 +61,12 @@ class SegmentCache:
             self._entries[key] = (value, nbytes)
             self._bytes += nbytes
             self._evict(self.max_bytes)
+
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
 
     def forget(self, token: int) -> None:
         with self._lock:

@@ -24,7 +24,8 @@ floats: 1.3 ms to gather, 0.4 ms to score). When an index falls back to exact
 search over a *read-only* ``allowed`` mask — a sealed segment's cached filter
 result (``query/filter_results.py``), which never changes — the gathered rows
 are kept in :data:`GATHERED`, keyed by the identities of the vectors and the
-mask (checked through weak references, so a recycled ``id`` never answers).
+mask (checked through weak references, so a recycled ``id`` never answers);
+an entry is dropped when its mask is freed.
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ def _gather_cached(
     if row_ids is not None:  # shared from now on: nobody may write to them
         base.flags.writeable = False
         row_ids.flags.writeable = False
-        entry = (weakref.ref(vectors), weakref.ref(allowed), base, row_ids)
+        # the entry goes when its mask does (the filter cache dropped it)
+        drop = weakref.ref(allowed, lambda _ref, key=key: GATHERED.discard(key))
+        entry = (weakref.ref(vectors), drop, base, row_ids)
         GATHERED.put(key, entry, base.nbytes + row_ids.nbytes)
     return base, row_ids
 

@@ -15,6 +15,7 @@ from keeldb.expr import compile_filter
 from keeldb.index import exact
 from keeldb.query import filter_plan, filter_results
 from keeldb.query.snapshot import SegmentView
+from keeldb.types import MetricType
 
 ROWS = 6_000
 DIM = 8
@@ -153,3 +154,19 @@ def test_a_constant_condition_over_candidate_rows():
     compiled = compile_filter("not (0 < 0 < 0)", {}, dynamic=False)
     cand = np.arange(11) % 3 == 0
     assert filter_plan.filter_rows(compiled, seg, cand).tolist() == cand.tolist()
+
+
+def test_a_gathered_entry_goes_with_its_mask(caches):
+    _, gathered = caches
+    rng = np.random.default_rng(2)
+    vectors, queries = rng.random((1000, 4), dtype=np.float32), rng.random((2, 4), np.float32)
+    allowed = rng.random(1000) < 0.3
+    allowed.flags.writeable = False
+    first = exact.exact_search_prepared(vectors, queries, 5, MetricType.L2, allowed)
+    again = exact.exact_search_prepared(vectors, queries, 5, MetricType.L2, allowed)
+    assert gathered.hits == 1 and (first.ids == again.ids).all()
+    del allowed
+    assert len(gathered) == 0 and gathered.size_bytes == 0
+    writable = rng.random(1000) < 0.5  # may change under the caller: never cached
+    exact.exact_search_prepared(vectors, queries, 5, MetricType.L2, writable)
+    assert len(gathered) == 0
