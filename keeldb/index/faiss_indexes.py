@@ -102,6 +102,8 @@ class FaissHnswIndex(HnswPlanning, IndexBase):
 
     index_type = "HNSW"
     backend = "faiss"
+    #: search_exact gathers from the stored vectors: a read-only mask's rows are cached
+    caches_gathered_rows = True
 
     def _init_state(self) -> None:
         self._index: Any = None

@@ -124,6 +124,23 @@ def test_probe_is_skipped_when_a_typical_query_would_go_exact(clustered, cost_pe
     np.testing.assert_array_equal(hits.ids, truth(vectors, queries, 10, allowed))
 
 
+@pytest.mark.parametrize(("cached", "read_only", "exact"), [
+    (True, True, True), (True, False, False), (False, True, False),
+])  # fmt: skip
+def test_rows_gathered_before_make_the_scan_cheaper(clustered, cached, read_only, exact):
+    """400 allowed rows cost 400 row scans, 120 once gathered (a read-only mask and a
+    backend that caches gathers); an ef=16 walk costs 16 x 10 = 160: between the two."""
+    vectors, queries = clustered
+    allowed = np.zeros(2000, bool)
+    allowed[np.random.default_rng(4).choice(2000, 400, replace=False)] = True
+    allowed.flags.writeable = not read_only
+    backend = ScriptedBackend(vectors, cost_per_effort=10.0)
+    backend.caches_gathered_rows = cached
+    hits = search_planned(backend, queries, 10, allowed, 2000, 16, L2)
+    assert (backend.routes() == ["exact"]) == exact, backend.routes()
+    np.testing.assert_array_equal(hits.ids, truth(vectors, queries, 10, allowed))
+
+
 def test_short_restricted_results_are_redone_exactly(clustered):
     vectors, queries = clustered
     allowed = np.zeros(2000, bool)
