@@ -9,6 +9,8 @@ are kept, per (segment token, compiled filter), in :data:`MASKS`:
 - the value is a read-only bool mask over the segment's rows. Read-only is what
   lets later stages key their own caches on the array's identity (the rows an
   exact search gathers, ``index/exact.py``);
+- a segment the min/max statistics rule out (``prune``) caches an empty mask,
+  so a search stops asking them (~13 µs a segment);
 - it also memoises ``mask ∧ alive`` for the segment's current ``alive`` bitmap:
   deletes replace that array, never mutate it, so its identity is its version;
 - the key holds the compiled filter's ``id``; the entry keeps a weak reference
@@ -54,20 +56,28 @@ def segment_filter_mask(
     seg: SegmentView,
     candidates: np.ndarray | None = None,
     trace: list[str] | None = None,
+    prune: bool = False,
 ) -> np.ndarray:
     """``filter_rows(compiled, seg, candidates)``, answered from the cache when it can be.
 
+    ``prune``: first ask the segment's min/max statistics (``may_match``), and
+    answer no rows when they rule a match out; a cached answer skips asking.
     The result may be read-only and shared: callers combine it into new arrays
     and never write to it.
     """
     if not seg.cache_token or trace is not None:
+        if prune and not compiled.may_match(seg.stats):
+            return np.zeros(seg.num_rows, dtype=bool)
         return filter_rows(compiled, seg, candidates, trace)
     key = (seg.cache_token, id(compiled))
     entry: _Entry | None = MASKS.get(key)
     if entry is None or entry.compiled() is not compiled:
-        if candidates is not None and candidates is not seg.alive:
+        if prune and not compiled.may_match(seg.stats):
+            mask = np.zeros(seg.num_rows, dtype=bool)
+        elif candidates is not None and candidates is not seg.alive:
             return filter_rows(compiled, seg, candidates)
-        mask = np.array(filter_rows(compiled, seg, None), dtype=bool)  # ours alone: freeze it
+        else:  # ours alone: freeze it
+            mask = np.array(filter_rows(compiled, seg, None), dtype=bool)
         mask.flags.writeable = False
         entry = _Entry(compiled, mask)
         MASKS.put(key, entry, 2 * mask.nbytes)  # room for the memo

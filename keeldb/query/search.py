@@ -166,10 +166,8 @@ def _search_segment(
         part = seg.partition_mask(partition_ids)
         if part is not None:
             mask = part if mask is None else mask & part
-    if request.filter is not None:
-        if not request.filter.may_match(seg.stats):
-            return None
-        mask = segment_filter_mask(request.filter, seg, mask)
+    if request.filter is not None:  # min/max pruning included
+        mask = segment_filter_mask(request.filter, seg, mask, prune=True)
     if extra is not None:
         more = extra(seg)
         if more is not None:

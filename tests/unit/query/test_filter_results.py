@@ -11,7 +11,7 @@ import pytest
 
 from keeldb import DataType
 from keeldb.caches import SegmentCache
-from keeldb.expr import compile_filter
+from keeldb.expr import CompiledFilter, compile_filter
 from keeldb.index import exact
 from keeldb.query import filter_plan, filter_results
 from keeldb.query.snapshot import SegmentView
@@ -170,3 +170,22 @@ def test_a_gathered_entry_goes_with_its_mask(caches):
     writable = rng.random(1000) < 0.5  # may change under the caller: never cached
     exact.exact_search_prepared(vectors, queries, 5, MetricType.L2, writable)
     assert len(gathered) == 0
+
+
+def test_min_max_pruning_is_remembered(client, data, caches, monkeypatch):
+    """The first segment holds ids 0..2,999: its statistics rule ``id >= 3000`` out
+    once, and the cached (empty) answer is used after that without asking again.
+    (``tag == "t3"`` keeps the second segment's search exact: 300 of its rows.)"""
+    masks, _ = caches
+    _load(client, data)
+    keep = (np.arange(ROWS) >= ROWS // 2) & (np.arange(ROWS) % 10 == 3)
+    expr = 'id >= 3000 and tag == "t3"'
+    assert _search(client, data, expr) == _expected(data, keep)
+    assert len(masks) == 2
+
+    def must_not_be_asked(self, stats):
+        raise AssertionError("min/max statistics asked again")
+
+    monkeypatch.setattr(CompiledFilter, "may_match", must_not_be_asked)
+    assert _search(client, data, expr) == _expected(data, keep)
+    assert masks.hits == 2
