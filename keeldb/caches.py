@@ -55,9 +55,7 @@ class SegmentCache:
         if nbytes > self.max_bytes // 4:
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old[1]
+            self.discard(key)
             self._entries[key] = (value, nbytes)
             self._bytes += nbytes
             self._evict(self.max_bytes)
@@ -71,7 +69,7 @@ class SegmentCache:
     def forget(self, token: int) -> None:
         with self._lock:
             for key in [k for k in self._entries if k[0] == token]:  # type: ignore[index]
-                self._bytes -= self._entries.pop(key)[1]
+                self.discard(key)
 
     def clear(self) -> None:
         with self._lock:
